@@ -564,7 +564,7 @@ impl Core {
             .iter()
             .filter(|validator| validator.online)
             .count();
-        if !stalled && online * 3 >= validator_count * 2 + 1 {
+        if !stalled && online * 3 > validator_count * 2 {
             self.finalized = self.height.saturating_sub(NORMAL_FINALITY_LAG);
         }
         self.peers = self.compute_peers_with(peer_noise);
@@ -629,16 +629,29 @@ impl Core {
         Ok(true)
     }
 
+    /// Validates a start without applying it; returns whether starting would change anything and the
+    /// targets it would use (defaults filled in).
+    pub fn check_start(
+        &self,
+        scenario: Scenario,
+        params: ScenarioParams,
+    ) -> Result<(bool, ScenarioParams), CoreError> {
+        let resolved = self.resolve_params(scenario, params)?;
+        Ok((!self.scenarios.contains_key(&scenario), resolved))
+    }
+
     /// Stops a scenario. Stopping one that is not active returns `false`.
     pub fn stop_scenario(&mut self, scenario: Scenario) -> bool {
         let Some(active) = self.scenarios.remove(&scenario) else {
             return false;
         };
         if scenario == Scenario::ValidatorOutage {
-            if let Some(name) = active.params.validator {
-                if let Ok(index) = self.validator_index(&name) {
-                    self.validators[index].online = true;
-                }
+            if let Some(index) = active
+                .params
+                .validator
+                .and_then(|name| self.validator_index(&name).ok())
+            {
+                self.validators[index].online = true;
             }
             self.peers = self.compute_peers();
         }

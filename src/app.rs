@@ -1,0 +1,232 @@
+//! The running application: builds every part from [`Settings`], serves until told to stop, then shuts down
+//! in order (stop accepting requests, stop background work, close the store).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::api::{self, AppState, HttpLimits};
+use crate::auth::TokenTable;
+use crate::config::Settings;
+use crate::metrics::{InfoLabels, MetricsHub, VigilMetrics};
+
+/// Reports start-up steps to whoever is watching (a progress spinner in the CLI, nothing in tests).
+pub trait StartupProgress {
+    fn step(&self, message: &str);
+}
+
+impl StartupProgress for () {
+    fn step(&self, _message: &str) {}
+}
+
+pub struct Application {
+    listener: TcpListener,
+    core_listener: Option<TcpListener>,
+    router: axum::Router,
+    state: AppState,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+    grace: std::time::Duration,
+}
+
+impl Application {
+    /// Opens the store, starts the core and binds the listeners. Nothing is served until [`run_until_stopped`].
+    ///
+    /// [`run_until_stopped`]: Application::run_until_stopped
+    pub async fn build(
+        settings: Settings,
+        env: &HashMap<String, String>,
+        progress: &dyn StartupProgress,
+    ) -> anyhow::Result<Self> {
+        let issues = settings.validate(env);
+        if !issues.is_empty() {
+            let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+            anyhow::bail!("invalid configuration:\n{}", text.join("\n"));
+        }
+        crate::telemetry::ensure_crypto_provider();
+        let tokens = TokenTable::new(settings.token_digests(env));
+        if tokens.is_open() {
+            tracing::warn!(
+                listen = %settings.server.listen,
+                "no [[tokens]] configured: serving loopback only and treating every request as admin"
+            );
+        }
+
+        let database_url = settings.storage.effective_database_url();
+        if database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&settings.storage.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    settings.storage.data_dir.display()
+                )
+            })?;
+        }
+        progress.step("opening and migrating the database");
+        let store = responder::connect(&database_url)
+            .await
+            .with_context(|| format!("cannot open the store at {database_url}"))?;
+        tracing::info!(backend = store.backend(), "store ready");
+
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let core = if settings.core.enabled {
+            progress.step("starting the embedded protocol core");
+            let handle = protocol::CoreHandle::new(settings.core.core_config())
+                .context("cannot start the embedded core")?;
+            protocol::spawn_driver(handle.clone(), shutdown.clone(), &tasks);
+            tracing::info!(
+                seed = settings.core.seed,
+                slot_ms = settings.core.slot_ms,
+                validators = settings.core.validators,
+                "embedded core running"
+            );
+            Some(handle)
+        } else {
+            None
+        };
+
+        let mut registry = Registry::default();
+        let vigil = VigilMetrics::register(&mut registry);
+        vigil
+            .info
+            .get_or_create(&InfoLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+                store: store.backend().into(),
+            })
+            .set(1);
+        let metrics = MetricsHub {
+            registry: Arc::new(registry),
+            vigil,
+        };
+
+        let state = AppState {
+            store,
+            core,
+            tokens,
+            metrics,
+            scenario_lock: Arc::default(),
+        };
+        let limits = HttpLimits {
+            max_body_bytes: settings.server.max_body_bytes,
+            request_timeout: settings.server.request_timeout.get(),
+        };
+        let router = api::router(state.clone(), limits);
+
+        progress.step("binding the listeners");
+        let listener = TcpListener::bind(settings.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+        let core_listener = match (settings.core.listen, &state.core) {
+            (Some(address), Some(_)) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address} for the core"))?,
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            listener,
+            core_listener,
+            router,
+            state,
+            tasks,
+            shutdown,
+            grace: settings.server.shutdown_grace.get(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn core_addr(&self) -> Option<SocketAddr> {
+        self.core_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
+    /// The embedded core, for tests and tools in the same process.
+    pub fn core(&self) -> Option<protocol::CoreHandle> {
+        self.state.core.clone()
+    }
+
+    /// Serves until `stop` resolves, then drains: requests in flight finish, background work stops, the store
+    /// closes (so every committed write is on disk).
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            core_listener,
+            router,
+            state,
+            tasks,
+            shutdown,
+            grace,
+        } = self;
+        let trigger = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = stop => trigger.cancel(),
+                () = trigger.cancelled() => {}
+            }
+        });
+        if let (Some(listener), Some(core)) = (core_listener, state.core.clone()) {
+            let cancel = shutdown.clone();
+            tasks.spawn(async move {
+                let served = axum::serve(listener, protocol::router(core))
+                    .with_graceful_shutdown(cancel.cancelled_owned())
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "core listener failed");
+                }
+            });
+        }
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        shutdown.cancel();
+        tasks.close();
+        if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
+            tracing::warn!(grace = ?grace, "background tasks did not stop in time");
+        }
+        state.store.close().await;
+        tracing::info!("stopped");
+        served.context("the HTTP server failed")
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM, logging which.
+pub async fn os_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!(signal = "SIGINT", "shutting down"),
+        () = terminate => tracing::info!(signal = "SIGTERM", "shutting down"),
+    }
+}

@@ -1,0 +1,5 @@
+//! `vigil`: see `vigil --help`.
+
+fn main() -> std::process::ExitCode {
+    vigil::cli::main()
+}

@@ -1,0 +1,193 @@
+//! The real `vigil` binary: `run` with the embedded defaults, `check`, `simulate`, and clean shutdown.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{eventually, module};
+
+const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn check_accepts_the_example_and_reports_bad_values_with_their_path() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/vigil.example.toml");
+    let ok = Command::new(VIGIL)
+        .args(["check", "--config", example])
+        .env("VIGIL_ADMIN_TOKEN", "an-example-token-0123456789")
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    let mut bad = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        bad,
+        "[core]\nslot_ms = 20\nvalidators = 0\n[server]\nlisten = \"0.0.0.0:9\""
+    )
+    .unwrap();
+    let out = Command::new(VIGIL)
+        .args(["check", "--config"])
+        .arg(bad.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "core.slot_ms: 20 is below the minimum of 100",
+        "core.validators",
+        "server.listen",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+    assert!(
+        stderr.contains(&bad.path().display().to_string()),
+        "the file is named: {stderr}"
+    );
+
+    let mut typo = tempfile::NamedTempFile::new().unwrap();
+    writeln!(typo, "[core]\nseed = 1\nslot_ms = \"six seconds\"").unwrap();
+    let out = Command::new(VIGIL)
+        .args(["check", "--config"])
+        .arg(typo.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("core.slot_ms") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+
+    let out = Command::new(VIGIL)
+        .args(["run", "--config"])
+        .arg(typo.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "run refuses an invalid config too"
+    );
+}
+
+/// The README's run command, as a user runs it: default config, fresh directory, real slots of 6 s.
+#[tokio::test]
+async fn run_with_defaults_grows_the_chain_accepts_simulate_and_shuts_down_cleanly_on_sigterm() {
+    vigil::telemetry::ensure_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(VIGIL)
+        .args(["run", "--listen", &listen])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let core_url = format!("http://{listen}/api/v1/core");
+    let first: Value = eventually(Duration::from_secs(10), "vigil to answer", || async {
+        http.get(&core_url).send().await.ok()?.json().await.ok()
+    })
+    .await;
+    let grown: Value = eventually(
+        Duration::from_secs(15),
+        "a block to be produced",
+        || async {
+            let now: Value = http.get(&core_url).send().await.ok()?.json().await.ok()?;
+            (now["height"].as_u64()? > first["height"].as_u64()?).then_some(now)
+        },
+    )
+    .await;
+    assert_eq!(grown["validators"].as_array().unwrap().len(), 5);
+    assert_eq!(grown["slot_ms"], 6000);
+    assert!(
+        dir.path().join("vigil-data/vigil.db").exists(),
+        "SQLite under ./vigil-data"
+    );
+
+    let simulate = Command::new(VIGIL)
+        .args(["simulate", "depeg", "--url", &format!("http://{listen}")])
+        .output()
+        .unwrap();
+    assert!(
+        simulate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&simulate.stderr)
+    );
+    let unknown = Command::new(VIGIL)
+        .args(["simulate", "moon", "--url", &format!("http://{listen}")])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown scenario \"moon\""));
+    let state: Value = http
+        .get(&core_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        state["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "depeg" && s["active"] == true)
+    );
+    assert!(module(&state, "bridge")["value_locked"].as_f64().unwrap() > 0.0);
+
+    // SIGTERM: a clean exit, and the command recorded before it is on disk.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = wait_with_timeout(&mut child, Duration::from_secs(15));
+    assert_eq!(
+        exit.and_then(|status| status.code()),
+        Some(0),
+        "vigil exits 0 on SIGTERM"
+    );
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("vigil-data/vigil.db").display()
+    );
+    let store = responder::connect(&url).await.unwrap();
+    let events = store.scenario_events(10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].scenario.as_str(), events[0].action.as_str()),
+        ("depeg", "start")
+    );
+    store.close().await;
+}
+
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    patience: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + patience;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}

@@ -1,0 +1,135 @@
+//! `spawn_app`: the real application on port 0 with a temporary SQLite file and a fast core.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use vigil::app::Application;
+use vigil::config::Settings;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub core: protocol::CoreHandle,
+    pub data_dir: tempfile::TempDir,
+    shutdown: CancellationToken,
+    stopped: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Settings for tests: loopback port 0, a temp data dir, 100 ms slots.
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.listen = "127.0.0.1:0".parse().unwrap();
+    settings.storage.data_dir = data_dir.to_path_buf();
+    settings.core.slot_ms = 100;
+    settings.core.price_tick = model::HumanDuration::from_millis(100);
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}, HashMap::new()).await
+}
+
+pub async fn spawn_app_with(
+    customize: impl FnOnce(&mut Settings),
+    env: HashMap<String, String>,
+) -> TestApp {
+    vigil::telemetry::init("warn");
+    vigil::telemetry::ensure_crypto_provider();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(data_dir.path());
+    customize(&mut settings);
+    let app = Application::build(settings, &env, &())
+        .await
+        .expect("the application builds");
+    let addr = app.local_addr();
+    let core = app.core().expect("the core is enabled");
+    let shutdown = CancellationToken::new();
+    let stopped = tokio::spawn(app.run_until_stopped(shutdown.clone().cancelled_owned()));
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        core,
+        data_dir,
+        shutdown,
+        stopped,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_raw(&self, path: &str, body: &'static str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Stops the app and waits until it has shut down cleanly.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.shutdown.cancel();
+        self.stopped.await.unwrap().expect("a clean shutdown");
+        self.data_dir
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing after `patience`.
+pub async fn eventually<T, F, Fut>(patience: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {patience:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn module<'a>(core: &'a Value, name: &str) -> &'a Value {
+    core["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|module| module["name"] == name)
+        .unwrap_or_else(|| panic!("module {name} in {core}"))
+}
