@@ -106,9 +106,44 @@ impl Application {
             vigil,
         };
 
+        progress.step("binding the listeners");
+        let listener = TcpListener::bind(settings.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+        let local = listener
+            .local_addr()
+            .context("the listener has no address")?;
+        let core_listener = match (settings.core.listen, &core) {
+            (Some(address), Some(_)) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address} for the core"))?,
+            ),
+            _ => None,
+        };
+
+        progress.step("starting the responder");
+        let mut responder_config = settings.responder_config();
+        if responder_config.base_url == responder::ResponderConfig::default().base_url {
+            // Ack links must point at where this Vigil really listens.
+            responder_config.base_url = format!("http://{local}");
+        }
+        let env_for_secrets = env.clone();
+        let mut builder = responder::Responder::builder(store.clone(), responder_config.clone())
+            .env(move |name| env_for_secrets.get(name).cloned());
+        if responder_config.ack_secret_env.is_none() {
+            // Links in pages already sent must keep working after a restart.
+            builder = builder.ack_secret(load_or_create_secret(
+                &settings.storage.data_dir.join("ack-secret"),
+            )?);
+        }
+        let responder = builder.build().context("cannot start the responder")?;
+        responder.spawn_workers(&tasks, shutdown.clone());
+
         let state = AppState {
             store,
             core,
+            responder,
             tokens,
             metrics,
             scenario_lock: Arc::default(),
@@ -118,19 +153,6 @@ impl Application {
             request_timeout: settings.server.request_timeout.get(),
         };
         let router = api::router(state.clone(), limits);
-
-        progress.step("binding the listeners");
-        let listener = TcpListener::bind(settings.server.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
-        let core_listener = match (settings.core.listen, &state.core) {
-            (Some(address), Some(_)) => Some(
-                TcpListener::bind(address)
-                    .await
-                    .with_context(|| format!("cannot listen on {address} for the core"))?,
-            ),
-            _ => None,
-        };
         Ok(Self {
             listener,
             core_listener,
@@ -152,6 +174,11 @@ impl Application {
         self.core_listener
             .as_ref()
             .and_then(|listener| listener.local_addr().ok())
+    }
+
+    /// The responder, for tests and tools in the same process.
+    pub fn responder(&self) -> responder::Responder {
+        self.state.responder.clone()
     }
 
     /// The embedded core, for tests and tools in the same process.
@@ -204,6 +231,30 @@ impl Application {
         tracing::info!("stopped");
         served.context("the HTTP server failed")
     }
+}
+
+/// Reads a 32-byte secret kept in `path`, creating it (owner-readable only) on first use.
+fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return hex::decode(text.trim())
+            .with_context(|| format!("{} is not a hex secret", path.display()));
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)
+        .map_err(|error| anyhow::anyhow!("no randomness for the ack secret: {error}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, hex::encode(secret).as_bytes())?;
+    Ok(secret.to_vec())
 }
 
 /// Resolves on Ctrl-C or SIGTERM, logging which.

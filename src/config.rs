@@ -24,6 +24,13 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub core: CoreSettings,
     pub tokens: Vec<TokenSettings>,
+    /// Paging channels (`[[channels]]`); default: one `log` channel.
+    pub channels: Vec<responder::config::ChannelConfig>,
+    /// Escalation policies per level (`[[escalation]]`).
+    pub escalation: Vec<responder::config::EscalationConfig>,
+    /// Everything else the responder needs: ack links, delivery, digest, inhibition, maintenance, on-call,
+    /// heartbeats.
+    pub responder: responder::ResponderConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -287,6 +294,28 @@ impl Settings {
                 ),
             );
         }
+        if !self.channels.is_empty() && !self.responder.channels.is_empty() {
+            issue(
+                "responder.channels",
+                "set [[channels]] at the top level or under [responder], not both".into(),
+            );
+        }
+        if !self.escalation.is_empty() && !self.responder.escalation.is_empty() {
+            issue(
+                "responder.escalation",
+                "set [[escalation]] at the top level or under [responder], not both".into(),
+            );
+        }
+        for (path, message) in self.responder_config().validate("") {
+            // Top-level sections keep their own names; the rest lives under [responder].
+            let path = path.trim_start_matches('.');
+            let path = if path.starts_with("channels") || path.starts_with("escalation") {
+                path.to_owned()
+            } else {
+                format!("responder.{path}")
+            };
+            issue(&path, message);
+        }
         let mut names = std::collections::HashSet::new();
         for (index, token) in self.tokens.iter().enumerate() {
             let path = format!("tokens[{index}]");
@@ -330,6 +359,18 @@ impl Settings {
             }
         }
         issues
+    }
+
+    /// The responder's config with the top-level `[[channels]]` and `[[escalation]]` folded in.
+    pub fn responder_config(&self) -> responder::ResponderConfig {
+        let mut config = self.responder.clone();
+        if !self.channels.is_empty() {
+            config.channels = self.channels.clone();
+        }
+        if !self.escalation.is_empty() {
+            config.escalation = self.escalation.clone();
+        }
+        config
     }
 
     /// The configured tokens as (name, role, SHA-256 digest); call after [`Settings::validate`] passed.

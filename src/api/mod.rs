@@ -5,6 +5,7 @@
 pub mod core;
 pub mod error;
 pub mod health;
+pub mod incidents;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +26,7 @@ use crate::metrics::{HttpLabels, MetricsHub};
 pub struct AppState {
     pub store: Arc<dyn responder::Store>,
     pub core: Option<protocol::CoreHandle>,
+    pub responder: responder::Responder,
     pub tokens: TokenTable,
     pub metrics: MetricsHub,
     /// Serialises scenario commands so "record, then apply" cannot interleave.
@@ -47,6 +49,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
     let mut app = Router::new()
         .merge(health::router())
         .merge(core::router())
+        .merge(incidents::router())
         .with_state(state.clone());
     if let Some(handle) = &state.core {
         app = app.merge(protocol::router(handle.clone()));

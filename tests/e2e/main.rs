@@ -3,4 +3,5 @@
 
 mod cli;
 mod core_api;
+mod incidents;
 mod support;

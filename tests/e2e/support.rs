@@ -13,6 +13,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     pub core: protocol::CoreHandle,
+    pub responder: responder::Responder,
     pub data_dir: tempfile::TempDir,
     shutdown: CancellationToken,
     stopped: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -46,12 +47,14 @@ pub async fn spawn_app_with(
         .expect("the application builds");
     let addr = app.local_addr();
     let core = app.core().expect("the core is enabled");
+    let responder = app.responder();
     let shutdown = CancellationToken::new();
     let stopped = tokio::spawn(app.run_until_stopped(shutdown.clone().cancelled_owned()));
     TestApp {
         addr,
         http: reqwest::Client::new(),
         core,
+        responder,
         data_dir,
         shutdown,
         stopped,

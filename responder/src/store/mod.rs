@@ -4,6 +4,10 @@
 //! `migrations/postgres`) and the same SQL text where the dialects agree (`$N` placeholders work on both).
 //! Times are stored as Unix milliseconds (BIGINT) so both backends compare and sort them the same way.
 //! The shared [`testsuite`] runs against each backend.
+//!
+//! Incident changes are written whole, guarded by a version column (optimistic concurrency), together with
+//! their timeline entries and outbox pages in one transaction: a page exists exactly when the change that
+//! caused it was committed. Outbox pages carry a unique idempotency key, so enqueueing twice is harmless.
 
 use std::sync::Arc;
 
@@ -11,11 +15,16 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 mod postgres;
+mod records;
 mod sqlite;
 #[doc(hidden)]
 pub mod testsuite;
 
 pub use postgres::PgStore;
+pub use records::{
+    HeartbeatRecord, Incident, IncidentFilter, IncidentState, IncidentWrite, NewPage, NewSilence,
+    NewTimelineEntry, PageOutcome, PageRecord, PageState, Silence, TimelineEntry,
+};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +43,10 @@ pub enum StoreError {
     InvalidUrl(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// A concurrent change won (version mismatch), or a unique key is taken (an open incident with the
+    /// same dedup key).
+    #[error("conflicting change: {0}")]
+    Conflict(String),
 }
 
 impl model::HasKind for StoreError {
@@ -42,6 +55,7 @@ impl model::HasKind for StoreError {
             StoreError::InvalidUrl(_) => model::ErrorKind::InvalidInput,
             StoreError::Connect { .. } | StoreError::Query(_) => model::ErrorKind::Unavailable,
             StoreError::Migrate(_) | StoreError::Corrupt(_) => model::ErrorKind::Internal,
+            StoreError::Conflict(_) => model::ErrorKind::Conflict,
         }
     }
 }
@@ -90,6 +104,93 @@ pub trait Store: Send + Sync + 'static {
     async fn scenario_events(&self, limit: u32) -> Result<Vec<ScenarioEvent>, StoreError>;
     /// Waits for in-flight work and closes the connections.
     async fn close(&self);
+
+    /// Inserts a new incident with its first timeline entries and pages, in one transaction.
+    /// Fails with [`StoreError::Conflict`] when an open incident already has the same dedup key.
+    async fn create_incident(
+        &self,
+        incident: &Incident,
+        write: &IncidentWrite,
+    ) -> Result<(), StoreError>;
+    /// Writes `incident` back if its stored version still equals `incident.version` (then bumps it), with
+    /// the timeline entries and pages of the change, in one transaction. [`StoreError::Conflict`] otherwise.
+    async fn update_incident(
+        &self,
+        incident: &Incident,
+        write: &IncidentWrite,
+    ) -> Result<(), StoreError>;
+    async fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError>;
+    /// The incident with `dedup_key` that is not resolved, if any (there is at most one).
+    async fn open_incident_by_key(&self, dedup_key: &str) -> Result<Option<Incident>, StoreError>;
+    /// Incidents in the filter's states, newest first.
+    async fn incidents(
+        &self,
+        filter: IncidentFilter,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError>;
+    /// Incidents opened in `[from_ms, to_ms)`, oldest first.
+    async fn incidents_opened_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Incident>, StoreError>;
+    /// Unresolved incidents whose escalation step is due at `now_ms`, or that have been clear since
+    /// `clear_before_ms` or earlier.
+    async fn incidents_due(
+        &self,
+        now_ms: i64,
+        clear_before_ms: i64,
+    ) -> Result<Vec<Incident>, StoreError>;
+    /// The incident's timeline, oldest first.
+    async fn timeline(&self, incident_id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
+    /// Appends timeline entries outside an incident change (delivery outcomes).
+    async fn append_timeline(
+        &self,
+        incident_id: &str,
+        entries: &[NewTimelineEntry],
+    ) -> Result<(), StoreError>;
+
+    /// Puts pages in the outbox; a page whose idempotency key exists already is skipped. Returns how many
+    /// were new.
+    async fn enqueue_pages(&self, pages: &[NewPage]) -> Result<u64, StoreError>;
+    /// Claims up to `limit` pages of `channel` that are due at `now_ms` and not leased, leasing them until
+    /// `lease_until_ms` under `claim_token` and counting an attempt. Two claimers never get the same page;
+    /// a page whose lease ran out (its worker crashed) is claimable again.
+    async fn claim_due_pages(
+        &self,
+        channel: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+        claim_token: &str,
+        limit: u32,
+    ) -> Result<Vec<PageRecord>, StoreError>;
+    /// Records how a claimed delivery ended. Returns false when the claim was lost (the lease expired and
+    /// another worker claimed the page), in which case nothing changes.
+    async fn complete_page(
+        &self,
+        page_id: i64,
+        claim_token: &str,
+        outcome: &PageOutcome,
+    ) -> Result<bool, StoreError>;
+    /// The most recent pages, newest first.
+    async fn pages(&self, limit: u32) -> Result<Vec<PageRecord>, StoreError>;
+    async fn pages_of_incident(&self, incident_id: &str) -> Result<Vec<PageRecord>, StoreError>;
+    /// Trigger pages without a fallback yet that are dead-lettered or pending since `pending_before_ms`.
+    async fn pages_for_fallback(
+        &self,
+        pending_before_ms: i64,
+    ) -> Result<Vec<PageRecord>, StoreError>;
+    /// Marks a page's fallback as handled; true only for the caller that changed it.
+    async fn mark_fallback_done(&self, page_id: i64) -> Result<bool, StoreError>;
+
+    async fn create_silence(&self, silence: &NewSilence) -> Result<Silence, StoreError>;
+    /// Every silence, newest first, expired ones included.
+    async fn silences(&self) -> Result<Vec<Silence>, StoreError>;
+    /// Ends a silence at `at_ms` (no-op if it ended earlier); `None` if there is no such silence.
+    async fn expire_silence(&self, id: i64, at_ms: i64) -> Result<Option<Silence>, StoreError>;
+
+    async fn record_heartbeat(&self, name: &str, at_ms: i64) -> Result<(), StoreError>;
+    async fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError>;
 }
 
 /// Opens (creating if needed) and migrates the database named by `url`: `sqlite:PATH`/`sqlite://PATH` or
@@ -145,7 +246,7 @@ const SELECT_SCENARIO_EVENTS: &str = "select id, scenario, action, actor, change
 /// Implements [`Store`] for a backend type with a `pool` field. The SQL is the same on both backends, so only
 /// the name and the migration tree differ.
 macro_rules! impl_store {
-    ($store:ty, $backend:literal, $migrations:literal) => {
+    ($store:ty, $backend:literal, $migrations:literal, $claim_sql:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             fn backend(&self) -> &'static str {
@@ -194,10 +295,486 @@ macro_rules! impl_store {
             async fn close(&self) {
                 self.pool.close().await;
             }
+
+            async fn create_incident(
+                &self,
+                incident: &$crate::store::Incident,
+                write: &$crate::store::IncidentWrite,
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let inserted = $crate::store::bind_incident(
+                    sqlx::query($crate::store::records::INSERT_INCIDENT),
+                    incident,
+                    incident.version,
+                )
+                .execute(&mut *tx)
+                .await;
+                if let Err(error) = inserted {
+                    return Err($crate::store::conflict_on_unique(
+                        error,
+                        format!(
+                            "an open incident with dedup key {:?} exists",
+                            incident.dedup_key
+                        ),
+                    ));
+                }
+                $crate::store::write_rest!(tx, &incident.id, write);
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update_incident(
+                &self,
+                incident: &$crate::store::Incident,
+                write: &$crate::store::IncidentWrite,
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let updated = $crate::store::bind_incident(
+                    sqlx::query($crate::store::records::UPDATE_INCIDENT),
+                    incident,
+                    incident.version,
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| {
+                    $crate::store::conflict_on_unique(
+                        error,
+                        format!(
+                            "an open incident with dedup key {:?} exists",
+                            incident.dedup_key
+                        ),
+                    )
+                })?;
+                if updated.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict(format!(
+                        "incident {} changed concurrently (expected version {})",
+                        incident.id, incident.version
+                    )));
+                }
+                $crate::store::write_rest!(tx, &incident.id, write);
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn incident(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::store::Incident>, $crate::store::StoreError> {
+                sqlx::query_as::<_, $crate::store::records::IncidentRow>(
+                    $crate::store::records::SELECT_INCIDENT,
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            async fn open_incident_by_key(
+                &self,
+                dedup_key: &str,
+            ) -> Result<Option<$crate::store::Incident>, $crate::store::StoreError> {
+                sqlx::query_as::<_, $crate::store::records::IncidentRow>(
+                    $crate::store::records::SELECT_OPEN_INCIDENT_BY_KEY,
+                )
+                .bind(dedup_key)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            async fn incidents(
+                &self,
+                filter: $crate::store::IncidentFilter,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::Incident>, $crate::store::StoreError> {
+                let [a, b, c] = $crate::store::filter_states(filter);
+                let rows = sqlx::query_as::<_, $crate::store::records::IncidentRow>(
+                    $crate::store::records::SELECT_INCIDENTS_IN_STATES,
+                )
+                .bind(a)
+                .bind(b)
+                .bind(c)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn incidents_opened_between(
+                &self,
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<$crate::store::Incident>, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::store::records::IncidentRow>(
+                    $crate::store::records::SELECT_INCIDENTS_OPENED_SINCE,
+                )
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn incidents_due(
+                &self,
+                now_ms: i64,
+                clear_before_ms: i64,
+            ) -> Result<Vec<$crate::store::Incident>, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::store::records::IncidentRow>(
+                    $crate::store::records::SELECT_INCIDENTS_DUE,
+                )
+                .bind(now_ms)
+                .bind(clear_before_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn timeline(
+                &self,
+                incident_id: &str,
+            ) -> Result<Vec<$crate::store::TimelineEntry>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<_, $crate::store::TimelineEntry>(
+                    $crate::store::records::SELECT_TIMELINE,
+                )
+                .bind(incident_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn append_timeline(
+                &self,
+                incident_id: &str,
+                entries: &[$crate::store::NewTimelineEntry],
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let write = $crate::store::IncidentWrite {
+                    timeline: entries.to_vec(),
+                    pages: Vec::new(),
+                };
+                $crate::store::write_rest!(tx, incident_id, &write);
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn enqueue_pages(
+                &self,
+                pages: &[$crate::store::NewPage],
+            ) -> Result<u64, $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut inserted = 0;
+                for page in pages {
+                    inserted += $crate::store::bind_page(
+                        sqlx::query($crate::store::records::INSERT_PAGE),
+                        page,
+                    )
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(inserted)
+            }
+
+            async fn claim_due_pages(
+                &self,
+                channel: &str,
+                now_ms: i64,
+                lease_until_ms: i64,
+                claim_token: &str,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::PageRecord>, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::store::records::PageRow>($claim_sql)
+                    .bind(lease_until_ms)
+                    .bind(claim_token)
+                    .bind(channel)
+                    .bind(now_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut pages = rows
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect::<Result<Vec<$crate::store::PageRecord>, _>>()?;
+                // RETURNING does not keep the subquery's order.
+                pages.sort_by_key(|page| (page.next_attempt_at_ms, page.id));
+                Ok(pages)
+            }
+
+            async fn complete_page(
+                &self,
+                page_id: i64,
+                claim_token: &str,
+                outcome: &$crate::store::PageOutcome,
+            ) -> Result<bool, $crate::store::StoreError> {
+                use $crate::store::PageOutcome;
+                let (state, error, next_attempt, sent_at): (
+                    &str,
+                    Option<&str>,
+                    Option<i64>,
+                    Option<i64>,
+                ) = match outcome {
+                    PageOutcome::Sent { at_ms } => ("sent", None, None, Some(*at_ms)),
+                    PageOutcome::Retry {
+                        error,
+                        next_attempt_at_ms,
+                    } => (
+                        "pending",
+                        Some(error.as_str()),
+                        Some(*next_attempt_at_ms),
+                        None,
+                    ),
+                    PageOutcome::Failed { error } => ("failed", Some(error.as_str()), None, None),
+                };
+                let result = sqlx::query($crate::store::records::COMPLETE_PAGE)
+                    .bind(state)
+                    .bind(error)
+                    .bind(next_attempt)
+                    .bind(sent_at)
+                    .bind(page_id)
+                    .bind(claim_token)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn pages(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::PageRecord>, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::store::records::PageRow>(
+                    $crate::store::records::SELECT_PAGES,
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn pages_of_incident(
+                &self,
+                incident_id: &str,
+            ) -> Result<Vec<$crate::store::PageRecord>, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::store::records::PageRow>(
+                    $crate::store::records::SELECT_PAGES_OF_INCIDENT,
+                )
+                .bind(incident_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn pages_for_fallback(
+                &self,
+                pending_before_ms: i64,
+            ) -> Result<Vec<$crate::store::PageRecord>, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::store::records::PageRow>(
+                    $crate::store::records::SELECT_PAGES_FOR_FALLBACK,
+                )
+                .bind(pending_before_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn mark_fallback_done(
+                &self,
+                page_id: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let result = sqlx::query($crate::store::records::MARK_FALLBACK_DONE)
+                    .bind(page_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn create_silence(
+                &self,
+                silence: &$crate::store::NewSilence,
+            ) -> Result<$crate::store::Silence, $crate::store::StoreError> {
+                let row = sqlx::query_as::<_, $crate::store::records::SilenceRow>(
+                    $crate::store::records::INSERT_SILENCE,
+                )
+                .bind($crate::store::records::to_json(&silence.matchers))
+                .bind(&silence.comment)
+                .bind(&silence.created_by)
+                .bind(silence.starts_at_ms)
+                .bind(silence.ends_at_ms)
+                .bind(silence.created_at_ms)
+                .fetch_one(&self.pool)
+                .await?;
+                row.try_into()
+            }
+
+            async fn silences(
+                &self,
+            ) -> Result<Vec<$crate::store::Silence>, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::store::records::SilenceRow>(
+                    $crate::store::records::SELECT_SILENCES,
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn expire_silence(
+                &self,
+                id: i64,
+                at_ms: i64,
+            ) -> Result<Option<$crate::store::Silence>, $crate::store::StoreError> {
+                sqlx::query($crate::store::records::EXPIRE_SILENCE)
+                    .bind(id)
+                    .bind(at_ms)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query_as::<_, $crate::store::records::SilenceRow>(
+                    $crate::store::records::SELECT_SILENCE,
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            async fn record_heartbeat(
+                &self,
+                name: &str,
+                at_ms: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::records::UPSERT_HEARTBEAT)
+                    .bind(name)
+                    .bind(at_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn heartbeats(
+                &self,
+            ) -> Result<Vec<$crate::store::HeartbeatRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<_, $crate::store::HeartbeatRecord>(
+                    $crate::store::records::SELECT_HEARTBEATS,
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
         }
     };
 }
 pub(crate) use impl_store;
+
+/// Writes the timeline entries and pages of an incident change inside the open transaction `$tx`.
+macro_rules! write_rest {
+    ($tx:ident, $incident_id:expr, $write:expr) => {
+        for entry in &$write.timeline {
+            sqlx::query($crate::store::records::INSERT_TIMELINE)
+                .bind($incident_id)
+                .bind(entry.at_ms)
+                .bind(&entry.kind)
+                .bind(&entry.actor)
+                .bind(&entry.text)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for page in &$write.pages {
+            $crate::store::bind_page(sqlx::query($crate::store::records::INSERT_PAGE), page)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+pub(crate) use write_rest;
+
+/// Binds every incident column in the order of `INSERT_INCIDENT` and `UPDATE_INCIDENT` (`$29` = version).
+pub(crate) fn bind_incident<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    incident: &Incident,
+    version: i64,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let json = records::IncidentJson::of(incident);
+    query
+        .bind(incident.id.clone())
+        .bind(incident.dedup_key.clone())
+        .bind(incident.title.clone())
+        .bind(incident.level.as_str().to_owned())
+        .bind(incident.state.as_str().to_owned())
+        .bind(incident.component.clone())
+        .bind(incident.category.clone())
+        .bind(incident.source.clone())
+        .bind(incident.summary.clone())
+        .bind(incident.runbook.clone())
+        .bind(incident.commander.clone())
+        .bind(json.assignees)
+        .bind(json.labels)
+        .bind(incident.public_status.clone())
+        .bind(incident.opened_at_ms)
+        .bind(incident.acked_at_ms)
+        .bind(incident.acked_by.clone())
+        .bind(incident.resolved_at_ms)
+        .bind(incident.last_signal_at_ms)
+        .bind(incident.clear_since_ms)
+        .bind(json.active_sources)
+        .bind(incident.signal_count)
+        .bind(incident.esc_level.as_str().to_owned())
+        .bind(incident.esc_step)
+        .bind(incident.esc_round)
+        .bind(incident.next_escalation_at_ms)
+        .bind(incident.suppressed.clone())
+        .bind(json.paged_channels)
+        .bind(version)
+}
+
+/// Binds a page in the order of `INSERT_PAGE`.
+pub(crate) fn bind_page<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    page: &NewPage,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(page.idempotency_key.clone())
+        .bind(page.incident_id.clone())
+        .bind(page.channel.clone())
+        .bind(page.action.clone())
+        .bind(page.step.clone())
+        .bind(records::to_json(&page.payload))
+        .bind(page.due_at_ms)
+        .bind(page.created_at_ms)
+}
+
+/// Turns a unique-constraint violation into [`StoreError::Conflict`]; other errors pass through.
+pub(crate) fn conflict_on_unique(error: sqlx::Error, message: String) -> StoreError {
+    match &error {
+        sqlx::Error::Database(database) if database.is_unique_violation() => {
+            StoreError::Conflict(message)
+        }
+        _ => StoreError::Query(error),
+    }
+}
+
+/// The three states bound to `SELECT_INCIDENTS_IN_STATES` for a filter (repeats stand for fewer).
+pub(crate) fn filter_states(filter: IncidentFilter) -> [&'static str; 3] {
+    match filter {
+        IncidentFilter::Open => ["triggered", "acknowledged", "acknowledged"],
+        IncidentFilter::Acknowledged => ["acknowledged", "acknowledged", "acknowledged"],
+        IncidentFilter::Resolved => ["resolved", "resolved", "resolved"],
+        IncidentFilter::All => ["triggered", "acknowledged", "resolved"],
+    }
+}
 
 /// Expands every shared store test for one backend. `$open` yields `Option<Arc<dyn Store>>`; `None` means the
 /// backend is not configured here, and the test says it was skipped.
@@ -210,6 +787,20 @@ macro_rules! store_test_suite {
                 scenario_events_round_trip_newest_first,
                 scenario_event_params_keep_their_json,
                 events_survive_reopening,
+                incident_lifecycle_round_trips_with_its_timeline,
+                one_open_incident_per_dedup_key,
+                stale_incident_versions_are_refused,
+                incident_listing_filters_by_state,
+                due_incidents_are_found_by_escalation_time_and_clear_time,
+                idempotency_key_prevents_duplicate_pages,
+                pages_are_committed_with_the_incident_change,
+                two_concurrent_claimers_never_get_the_same_page,
+                expired_lease_makes_a_page_claimable_again,
+                retried_pages_wait_for_their_next_attempt,
+                lost_claims_cannot_overwrite_the_outcome,
+                fallback_candidates_are_marked_once,
+                silences_expire,
+                heartbeats_upsert,
             );
         }
     };

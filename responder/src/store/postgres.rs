@@ -51,7 +51,12 @@ fn redact(url: &str) -> String {
     }
 }
 
-super::impl_store!(PgStore, "postgres", "./migrations/postgres");
+super::impl_store!(
+    PgStore,
+    "postgres",
+    "./migrations/postgres",
+    super::records::CLAIM_PAGES_POSTGRES
+);
 
 impl PgStore {
     /// The pool, for test set-up that needs raw SQL.

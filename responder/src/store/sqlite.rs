@@ -36,4 +36,9 @@ impl SqliteStore {
     }
 }
 
-super::impl_store!(SqliteStore, "sqlite", "./migrations/sqlite");
+super::impl_store!(
+    SqliteStore,
+    "sqlite",
+    "./migrations/sqlite",
+    super::records::CLAIM_PAGES_SQLITE
+);

@@ -156,3 +156,590 @@ pub async fn events_survive_reopening(test: TestStore) {
     assert_eq!(reopened.scenario_events(10).await.unwrap(), vec![stored]);
     reopened.close().await;
 }
+
+// ---- incidents, outbox, silences, heartbeats --------------------------------------------------------
+
+use std::collections::BTreeSet;
+
+use model::Level;
+
+use super::{
+    Incident, IncidentFilter, IncidentState, IncidentWrite, NewPage, NewSilence, NewTimelineEntry,
+    PageOutcome, PageState, StoreError,
+};
+
+fn incident(id: &str, key: &str, opened_at_ms: i64) -> Incident {
+    Incident {
+        id: id.to_owned(),
+        dedup_key: key.to_owned(),
+        title: "chain anomaly on chain".to_owned(),
+        level: Level::L1,
+        state: IncidentState::Triggered,
+        component: "chain".to_owned(),
+        category: "chain".to_owned(),
+        source: "signal".to_owned(),
+        summary: "head stalled".to_owned(),
+        runbook: Some("chain-halt".to_owned()),
+        commander: None,
+        assignees: Vec::new(),
+        labels: [("component".to_owned(), "chain".to_owned())].into(),
+        public_status: None,
+        opened_at_ms,
+        acked_at_ms: None,
+        acked_by: None,
+        resolved_at_ms: None,
+        last_signal_at_ms: opened_at_ms,
+        clear_since_ms: None,
+        active_sources: BTreeSet::from(["signal:s1".to_owned()]),
+        signal_count: 1,
+        esc_level: Level::L1,
+        esc_step: 1,
+        esc_round: 0,
+        next_escalation_at_ms: Some(opened_at_ms + 300_000),
+        suppressed: None,
+        paged_channels: BTreeSet::from(["log".to_owned()]),
+        version: 0,
+    }
+}
+
+fn page(key: &str, incident_id: Option<&str>, channel: &str, due_at_ms: i64) -> NewPage {
+    NewPage {
+        idempotency_key: key.to_owned(),
+        incident_id: incident_id.map(str::to_owned),
+        channel: channel.to_owned(),
+        action: "trigger".to_owned(),
+        step: "L1/0/0".to_owned(),
+        payload: serde_json::json!({"key": key}),
+        due_at_ms,
+        created_at_ms: due_at_ms,
+    }
+}
+
+fn entry(at_ms: i64, kind: &str, text: &str) -> NewTimelineEntry {
+    NewTimelineEntry::new(at_ms, kind, "tester", text)
+}
+
+async fn open_with_pages(test: &TestStore, id: &str, pages: Vec<NewPage>) -> Incident {
+    let new = incident(id, &format!("signal/{id}/chain"), 1_000);
+    test.store
+        .create_incident(
+            &new,
+            &IncidentWrite {
+                timeline: vec![entry(1_000, "detected", "seen")],
+                pages,
+            },
+        )
+        .await
+        .unwrap();
+    new
+}
+
+pub async fn incident_lifecycle_round_trips_with_its_timeline(test: TestStore) {
+    let store = &test.store;
+    let mut stored = open_with_pages(&test, "inc-a", Vec::new()).await;
+    assert_eq!(
+        store.incident("inc-a").await.unwrap().as_ref(),
+        Some(&stored)
+    );
+
+    stored.state = IncidentState::Acknowledged;
+    stored.acked_at_ms = Some(2_000);
+    stored.acked_by = Some("alice".to_owned());
+    stored.assignees = vec!["bob".to_owned(), "carol".to_owned()];
+    stored.next_escalation_at_ms = None;
+    let write = IncidentWrite {
+        timeline: vec![entry(2_000, "acknowledged", "by alice")],
+        pages: Vec::new(),
+    };
+    store.update_incident(&stored, &write).await.unwrap();
+    stored.version += 1;
+    stored.state = IncidentState::Resolved;
+    stored.resolved_at_ms = Some(3_000);
+    let write = IncidentWrite {
+        timeline: vec![entry(3_000, "resolved", "fixed")],
+        pages: Vec::new(),
+    };
+    store.update_incident(&stored, &write).await.unwrap();
+    stored.version += 1;
+
+    assert_eq!(store.incident("inc-a").await.unwrap(), Some(stored));
+    let kinds: Vec<String> = store
+        .timeline("inc-a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["detected", "acknowledged", "resolved"]);
+    assert_eq!(store.incident("inc-missing").await.unwrap(), None);
+}
+
+pub async fn one_open_incident_per_dedup_key(test: TestStore) {
+    let store = &test.store;
+    let first = incident("inc-1", "signal/chain/chain", 1_000);
+    store
+        .create_incident(&first, &IncidentWrite::default())
+        .await
+        .unwrap();
+    let duplicate = incident("inc-2", "signal/chain/chain", 1_001);
+    let error = store
+        .create_incident(&duplicate, &IncidentWrite::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(
+        store
+            .open_incident_by_key("signal/chain/chain")
+            .await
+            .unwrap()
+            .map(|i| i.id),
+        Some("inc-1".into())
+    );
+
+    // Once resolved, the key is free for the next problem.
+    let mut resolved = first.clone();
+    resolved.state = IncidentState::Resolved;
+    store
+        .update_incident(&resolved, &IncidentWrite::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .open_incident_by_key("signal/chain/chain")
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .create_incident(&duplicate, &IncidentWrite::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .open_incident_by_key("signal/chain/chain")
+            .await
+            .unwrap()
+            .map(|i| i.id),
+        Some("inc-2".into())
+    );
+}
+
+pub async fn stale_incident_versions_are_refused(test: TestStore) {
+    let store = &test.store;
+    let stored = open_with_pages(&test, "inc-v", Vec::new()).await;
+    let mut first = stored.clone();
+    first.commander = Some("alice".to_owned());
+    store
+        .update_incident(&first, &IncidentWrite::default())
+        .await
+        .unwrap();
+    // A second writer that read version 0 loses, and none of its timeline or pages are written.
+    let mut second = stored.clone();
+    second.commander = Some("mallory".to_owned());
+    let write = IncidentWrite {
+        timeline: vec![entry(5, "note", "lost")],
+        pages: vec![page("inc-v/lost", Some("inc-v"), "log", 5)],
+    };
+    let error = store.update_incident(&second, &write).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    let now = store.incident("inc-v").await.unwrap().unwrap();
+    assert_eq!((now.commander.as_deref(), now.version), (Some("alice"), 1));
+    assert_eq!(store.timeline("inc-v").await.unwrap().len(), 1);
+    assert!(store.pages(10).await.unwrap().is_empty());
+}
+
+pub async fn incident_listing_filters_by_state(test: TestStore) {
+    let store = &test.store;
+    let states = [
+        IncidentState::Triggered,
+        IncidentState::Acknowledged,
+        IncidentState::Resolved,
+    ];
+    for (index, state) in states.into_iter().enumerate() {
+        let mut new = incident(
+            &format!("inc-{index}"),
+            &format!("k{index}"),
+            1_000 + index as i64,
+        );
+        new.state = state;
+        store
+            .create_incident(&new, &IncidentWrite::default())
+            .await
+            .unwrap();
+    }
+    let ids = |list: Vec<Incident>| list.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.incidents(IncidentFilter::Open, 10).await.unwrap()),
+        ["inc-1", "inc-0"]
+    );
+    assert_eq!(
+        ids(store
+            .incidents(IncidentFilter::Acknowledged, 10)
+            .await
+            .unwrap()),
+        ["inc-1"]
+    );
+    assert_eq!(
+        ids(store.incidents(IncidentFilter::Resolved, 10).await.unwrap()),
+        ["inc-2"]
+    );
+    assert_eq!(
+        ids(store.incidents(IncidentFilter::All, 10).await.unwrap()),
+        ["inc-2", "inc-1", "inc-0"]
+    );
+    assert_eq!(
+        ids(store.incidents(IncidentFilter::All, 1).await.unwrap()),
+        ["inc-2"]
+    );
+    assert_eq!(
+        ids(store.incidents_opened_between(1_001, 1_002).await.unwrap()),
+        ["inc-1"]
+    );
+}
+
+pub async fn due_incidents_are_found_by_escalation_time_and_clear_time(test: TestStore) {
+    let store = &test.store;
+    let escalating = incident("inc-esc", "k1", 0); // next step at 300_000
+    let mut clear = incident("inc-clear", "k2", 0);
+    clear.next_escalation_at_ms = None;
+    clear.clear_since_ms = Some(10_000);
+    let mut acked = incident("inc-acked", "k3", 0);
+    acked.state = IncidentState::Acknowledged;
+    for new in [&escalating, &clear, &acked] {
+        store
+            .create_incident(new, &IncidentWrite::default())
+            .await
+            .unwrap();
+    }
+    let due = |now, clear_before| async move {
+        store
+            .incidents_due(now, clear_before)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>()
+    };
+    assert!(due(299_999, 9_999).await.is_empty());
+    assert_eq!(
+        due(300_000, 9_999).await,
+        ["inc-esc"],
+        "acknowledged incidents do not escalate"
+    );
+    let mut both = due(300_000, 10_000).await;
+    both.sort();
+    assert_eq!(both, ["inc-clear", "inc-esc"]);
+}
+
+pub async fn idempotency_key_prevents_duplicate_pages(test: TestStore) {
+    let store = &test.store;
+    open_with_pages(
+        &test,
+        "inc-i",
+        vec![page("inc-i/L1/0/0/log", Some("inc-i"), "log", 1_000)],
+    )
+    .await;
+    // The same step enqueued again (a retried request, a second replica) adds nothing.
+    assert_eq!(
+        store
+            .enqueue_pages(&[page("inc-i/L1/0/0/log", Some("inc-i"), "log", 2_000)])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .enqueue_pages(&[page("inc-i/L1/1/0/log", Some("inc-i"), "log", 2_000)])
+            .await
+            .unwrap(),
+        1
+    );
+    let keys: Vec<String> = store
+        .pages(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.idempotency_key)
+        .collect();
+    assert_eq!(keys, ["inc-i/L1/1/0/log", "inc-i/L1/0/0/log"]);
+}
+
+pub async fn pages_are_committed_with_the_incident_change(test: TestStore) {
+    let store = &test.store;
+    open_with_pages(
+        &test,
+        "inc-p",
+        vec![
+            page("inc-p/a/log", Some("inc-p"), "log", 1_000),
+            page("inc-p/a/email", Some("inc-p"), "email", 1_000),
+        ],
+    )
+    .await;
+    let pages = store.pages_of_incident("inc-p").await.unwrap();
+    assert_eq!(pages.len(), 2);
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.state == PageState::Pending && p.attempts == 0)
+    );
+    assert_eq!(pages[0].payload, serde_json::json!({"key": "inc-p/a/log"}));
+}
+
+pub async fn two_concurrent_claimers_never_get_the_same_page(test: TestStore) {
+    let store = test.store.clone();
+    let pages: Vec<NewPage> = (0..40)
+        .map(|n| page(&format!("p{n}"), None, "log", 1_000))
+        .collect();
+    store.enqueue_pages(&pages).await.unwrap();
+    let claim = |token: &'static str| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut claimed = Vec::new();
+            loop {
+                let batch = store
+                    .claim_due_pages("log", 5_000, 65_000, token, 3)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                claimed.extend(batch.into_iter().map(|p| p.id));
+            }
+            claimed
+        })
+    };
+    let (first, second) = (claim("a"), claim("b"));
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
+    let mut all: Vec<i64> = first.iter().chain(second.iter()).copied().collect();
+    all.sort();
+    let unique: BTreeSet<i64> = all.iter().copied().collect();
+    assert_eq!(
+        all.len(),
+        40,
+        "every page claimed once: {first:?} {second:?}"
+    );
+    assert_eq!(unique.len(), 40, "no page claimed twice");
+    // Other channels' pages are never handed out.
+    assert!(
+        store
+            .claim_due_pages("email", 5_000, 65_000, "c", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn expired_lease_makes_a_page_claimable_again(test: TestStore) {
+    let store = &test.store;
+    store
+        .enqueue_pages(&[page("crashy", None, "log", 1_000)])
+        .await
+        .unwrap();
+    let first = store
+        .claim_due_pages("log", 1_000, 61_000, "worker-1", 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+    // worker-1 "crashes": within the lease nobody else gets the page …
+    assert!(
+        store
+            .claim_due_pages("log", 60_999, 120_999, "worker-2", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // … after it, the page is delivered by someone else, with the attempt counted.
+    let second = store
+        .claim_due_pages("log", 61_000, 121_000, "worker-2", 10)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].attempts, 2);
+    assert!(
+        store
+            .complete_page(
+                second[0].id,
+                "worker-2",
+                &PageOutcome::Sent { at_ms: 61_500 }
+            )
+            .await
+            .unwrap()
+    );
+    let sent = &store.pages(1).await.unwrap()[0];
+    assert_eq!(
+        (sent.state, sent.sent_at_ms),
+        (PageState::Sent, Some(61_500))
+    );
+    assert!(
+        store
+            .claim_due_pages("log", 1_000_000, 1_060_000, "worker-3", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn retried_pages_wait_for_their_next_attempt(test: TestStore) {
+    let store = &test.store;
+    store
+        .enqueue_pages(&[page("retry", None, "log", 0)])
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_pages("log", 0, 60_000, "w", 1)
+        .await
+        .unwrap();
+    let retry = PageOutcome::Retry {
+        error: "smtp 451".to_owned(),
+        next_attempt_at_ms: 10_000,
+    };
+    assert!(
+        store
+            .complete_page(claimed[0].id, "w", &retry)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_due_pages("log", 9_999, 70_000, "w", 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_due_pages("log", 10_000, 70_000, "w", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again[0].attempts, again[0].last_error.as_deref()),
+        (2, Some("smtp 451"))
+    );
+    let failed = PageOutcome::Failed {
+        error: "smtp 550".to_owned(),
+    };
+    assert!(
+        store
+            .complete_page(again[0].id, "w", &failed)
+            .await
+            .unwrap()
+    );
+    let dead = &store.pages(1).await.unwrap()[0];
+    assert_eq!(
+        (dead.state, dead.last_error.as_deref()),
+        (PageState::Failed, Some("smtp 550"))
+    );
+}
+
+pub async fn lost_claims_cannot_overwrite_the_outcome(test: TestStore) {
+    let store = &test.store;
+    store
+        .enqueue_pages(&[page("slow", None, "log", 0)])
+        .await
+        .unwrap();
+    let old = store
+        .claim_due_pages("log", 0, 10, "slow-worker", 1)
+        .await
+        .unwrap();
+    let new = store
+        .claim_due_pages("log", 10, 70, "fast-worker", 1)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .complete_page(new[0].id, "fast-worker", &PageOutcome::Sent { at_ms: 20 })
+            .await
+            .unwrap()
+    );
+    let late = PageOutcome::Failed {
+        error: "timeout".to_owned(),
+    };
+    assert!(
+        !store
+            .complete_page(old[0].id, "slow-worker", &late)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.pages(1).await.unwrap()[0].state, PageState::Sent);
+}
+
+pub async fn fallback_candidates_are_marked_once(test: TestStore) {
+    let store = &test.store;
+    store
+        .enqueue_pages(&[
+            page("overdue", None, "email", 1_000),
+            page("fresh", None, "email", 9_000),
+        ])
+        .await
+        .unwrap();
+    let candidates = store.pages_for_fallback(5_000).await.unwrap();
+    assert_eq!(
+        candidates
+            .iter()
+            .map(|p| p.idempotency_key.as_str())
+            .collect::<Vec<_>>(),
+        ["overdue"]
+    );
+    assert!(store.mark_fallback_done(candidates[0].id).await.unwrap());
+    assert!(
+        !store.mark_fallback_done(candidates[0].id).await.unwrap(),
+        "only once"
+    );
+    assert!(store.pages_for_fallback(5_000).await.unwrap().is_empty());
+}
+
+pub async fn silences_expire(test: TestStore) {
+    let store = &test.store;
+    let created = store
+        .create_silence(&NewSilence {
+            matchers: vec![r#"component="bridge""#.to_owned()],
+            comment: "bridge upgrade".to_owned(),
+            created_by: "alice".to_owned(),
+            starts_at_ms: 1_000,
+            ends_at_ms: 100_000,
+            created_at_ms: 1_000,
+        })
+        .await
+        .unwrap();
+    assert!(created.is_active_at(50_000));
+    assert_eq!(store.silences().await.unwrap(), vec![created.clone()]);
+    let expired = store
+        .expire_silence(created.id, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(expired.ends_at_ms, 60_000);
+    assert!(!expired.is_active_at(60_000));
+    // Expiring again later does not extend it.
+    assert_eq!(
+        store
+            .expire_silence(created.id, 90_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .ends_at_ms,
+        60_000
+    );
+    assert_eq!(
+        store.expire_silence(created.id + 1000, 1).await.unwrap(),
+        None
+    );
+}
+
+pub async fn heartbeats_upsert(test: TestStore) {
+    let store = &test.store;
+    store.record_heartbeat("backup", 1_000).await.unwrap();
+    store.record_heartbeat("backup", 2_000).await.unwrap();
+    store.record_heartbeat("anchor", 1_500).await.unwrap();
+    let seen: Vec<(String, i64)> = store
+        .heartbeats()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.name, h.last_seen_ms))
+        .collect();
+    assert_eq!(
+        seen,
+        [("anchor".to_owned(), 1_500), ("backup".to_owned(), 2_000)]
+    );
+}

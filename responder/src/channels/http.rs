@@ -1,0 +1,339 @@
+//! HTTP channels: Slack incoming webhooks, PagerDuty Events API v2 and a generic HMAC-signed webhook.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{Channel, ChannelError, Delivery};
+use crate::page::{Page, PageAction};
+use crate::signing::webhook_signature;
+
+/// A reqwest client with rustls on ring. Installs the ring provider first (once per process): reqwest is
+/// built without a default provider and would panic otherwise.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, ChannelError> {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        // Another part of the process may have installed one already; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(ChannelError::Transport)
+}
+
+fn check_url(url: &str) -> Result<reqwest::Url, ChannelError> {
+    reqwest::Url::parse(url)
+        .map_err(|error| ChannelError::Misconfigured(format!("invalid url {url:?}: {error}")))
+}
+
+async fn post(request: reqwest::RequestBuilder) -> Result<Delivery, ChannelError> {
+    let response = request.send().await.map_err(ChannelError::Transport)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(Delivery {
+            detail: format!("http {}", status.as_u16()),
+        });
+    }
+    let mut body = response.text().await.unwrap_or_default();
+    body.truncate(300);
+    Err(ChannelError::Status {
+        status: status.as_u16(),
+        body,
+    })
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Slack incoming webhook.
+pub struct SlackChannel {
+    name: String,
+    url: reqwest::Url,
+    client: reqwest::Client,
+}
+
+impl SlackChannel {
+    pub fn new(name: &str, url: &str) -> Result<Self, ChannelError> {
+        Ok(Self {
+            name: name.to_owned(),
+            url: check_url(url)?,
+            client: http_client(TIMEOUT)?,
+        })
+    }
+
+    /// The message body: a fallback text plus one attachment coloured by level, as Alertmanager sends.
+    pub fn body(page: &Page) -> serde_json::Value {
+        let color = match (page.action, page.level) {
+            (PageAction::Resolve, _) => "good",
+            (_, Some(model::Level::L1 | model::Level::L2)) => "danger",
+            _ => "warning",
+        };
+        let mut text = page.text();
+        if let Some(url) = &page.ack_url {
+            text.push_str(&format!("\n<{url}|Acknowledge>"));
+        }
+        json!({
+            "username": "Vigil",
+            "text": page.subject(),
+            "attachments": [{
+                "title": page.subject(),
+                "title_link": page.incident_url,
+                "text": text,
+                "fallback": page.subject(),
+                "color": color,
+                "mrkdwn_in": ["text"],
+            }],
+        })
+    }
+}
+
+#[async_trait]
+impl Channel for SlackChannel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "slack"
+    }
+
+    async fn send(&self, page: &Page) -> Result<Delivery, ChannelError> {
+        post(self.client.post(self.url.clone()).json(&Self::body(page))).await
+    }
+}
+
+/// PagerDuty Events API v2. The incident id is the `dedup_key`, so triggers for every escalation step
+/// land on one PagerDuty incident, and acknowledge/resolve close it.
+pub struct PagerDutyChannel {
+    name: String,
+    url: reqwest::Url,
+    routing_key: String,
+    client: reqwest::Client,
+}
+
+impl PagerDutyChannel {
+    pub fn new(name: &str, url: &str, routing_key: &str) -> Result<Self, ChannelError> {
+        if routing_key.trim().is_empty() {
+            return Err(ChannelError::Misconfigured(format!(
+                "channel {name}: empty routing key"
+            )));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            url: check_url(url)?,
+            routing_key: routing_key.to_owned(),
+            client: http_client(TIMEOUT)?,
+        })
+    }
+
+    /// PagerDuty severity of a level: L1 critical, L2 error, L3 warning, L4 info.
+    pub fn severity(level: Option<model::Level>) -> &'static str {
+        match level {
+            Some(model::Level::L1) => "critical",
+            Some(model::Level::L2) => "error",
+            Some(model::Level::L3) => "warning",
+            Some(model::Level::L4) | None => "info",
+        }
+    }
+
+    pub fn body(&self, page: &Page) -> serde_json::Value {
+        let dedup_key = page
+            .incident_id
+            .clone()
+            .unwrap_or_else(|| page.idempotency_key.clone());
+        let event_action = match page.action {
+            PageAction::Trigger | PageAction::Digest => "trigger",
+            PageAction::Acknowledge => "acknowledge",
+            PageAction::Resolve => "resolve",
+        };
+        if event_action != "trigger" {
+            return json!({
+                "routing_key": self.routing_key,
+                "dedup_key": dedup_key,
+                "event_action": event_action,
+            });
+        }
+        let mut links = Vec::new();
+        if let Some(url) = &page.incident_url {
+            links.push(json!({"href": url, "text": "Incident in Vigil"}));
+        }
+        if let Some(url) = &page.ack_url {
+            links.push(json!({"href": url, "text": "Acknowledge"}));
+        }
+        if let Some(runbook) = page.runbook.as_deref().filter(|r| r.starts_with("http")) {
+            links.push(json!({"href": runbook, "text": "Runbook"}));
+        }
+        json!({
+            "routing_key": self.routing_key,
+            "dedup_key": dedup_key,
+            "event_action": "trigger",
+            "payload": {
+                "summary": page.subject().chars().take(1024).collect::<String>(),
+                "source": "vigil",
+                "severity": Self::severity(page.level),
+                "component": page.component,
+                "custom_details": {
+                    "what_broke": page.summary,
+                    "since": page.since,
+                    "runbook": page.runbook,
+                    "on_call": page.on_call,
+                    "step": page.step,
+                },
+            },
+            "client": "Vigil",
+            "client_url": page.incident_url,
+            "links": links,
+        })
+    }
+}
+
+#[async_trait]
+impl Channel for PagerDutyChannel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "pagerduty"
+    }
+
+    fn accepts(&self, _action: PageAction) -> bool {
+        true
+    }
+
+    async fn send(&self, page: &Page) -> Result<Delivery, ChannelError> {
+        post(self.client.post(self.url.clone()).json(&self.body(page))).await
+    }
+}
+
+/// Generic JSON webhook: the page as JSON, signed with `X-Vigil-Signature` when a secret is configured.
+pub struct WebhookChannel {
+    name: String,
+    url: reqwest::Url,
+    secret: Option<String>,
+    client: reqwest::Client,
+}
+
+impl WebhookChannel {
+    pub fn new(name: &str, url: &str, secret: Option<String>) -> Result<Self, ChannelError> {
+        Ok(Self {
+            name: name.to_owned(),
+            url: check_url(url)?,
+            secret,
+            client: http_client(TIMEOUT)?,
+        })
+    }
+}
+
+#[async_trait]
+impl Channel for WebhookChannel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "webhook"
+    }
+
+    async fn send(&self, page: &Page) -> Result<Delivery, ChannelError> {
+        let body = serde_json::to_vec(page).map_err(|error| {
+            ChannelError::Misconfigured(format!("page does not serialise: {error}"))
+        })?;
+        let timestamp = chrono::Utc::now().timestamp();
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .header("content-type", "application/json")
+            .header("idempotency-key", &page.idempotency_key)
+            .header("x-vigil-timestamp", timestamp.to_string());
+        if let Some(secret) = &self.secret {
+            request = request.header(
+                "x-vigil-signature",
+                webhook_signature(secret.as_bytes(), timestamp, &body),
+            );
+        }
+        post(request.body(body)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(action: PageAction, level: model::Level) -> Page {
+        Page {
+            idempotency_key: "inc-1/L1/0/0/pd".to_owned(),
+            action,
+            incident_id: Some("inc-1".to_owned()),
+            title: "chain anomaly on chain".to_owned(),
+            level: Some(level),
+            component: "chain".to_owned(),
+            summary: "no new head for 25 s".to_owned(),
+            since: "2026-03-02T10:00:00Z".to_owned(),
+            runbook: Some("https://runbooks.example.test/chain-halt".to_owned()),
+            incident_url: Some("https://vigil.example.test/incidents/inc-1".to_owned()),
+            ack_url: Some("https://vigil.example.test/ack/t".to_owned()),
+            on_call: None,
+            step: "L1/0/0".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn pagerduty_events_use_the_incident_as_dedup_key_and_map_levels_to_severities() {
+        let channel =
+            PagerDutyChannel::new("pd", "https://events.pagerduty.com/v2/enqueue", "R0UTING")
+                .unwrap();
+        let trigger = channel.body(&page(PageAction::Trigger, model::Level::L1));
+        // The shape Alertmanager sends (shared sample), with our fields.
+        assert_eq!(trigger["routing_key"], "R0UTING");
+        assert_eq!(trigger["event_action"], "trigger");
+        assert_eq!(trigger["dedup_key"], "inc-1");
+        assert_eq!(trigger["payload"]["severity"], "critical");
+        assert_eq!(trigger["payload"]["source"], "vigil");
+        assert!(
+            trigger["payload"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("chain anomaly")
+        );
+        assert_eq!(trigger["links"].as_array().unwrap().len(), 3);
+        let severities: Vec<&str> = [
+            model::Level::L1,
+            model::Level::L2,
+            model::Level::L3,
+            model::Level::L4,
+        ]
+        .into_iter()
+        .map(|level| PagerDutyChannel::severity(Some(level)))
+        .collect();
+        assert_eq!(severities, ["critical", "error", "warning", "info"]);
+        let resolve = channel.body(&page(PageAction::Resolve, model::Level::L1));
+        assert_eq!(
+            resolve,
+            json!({"routing_key": "R0UTING", "dedup_key": "inc-1", "event_action": "resolve"})
+        );
+        assert_eq!(
+            channel.body(&page(PageAction::Acknowledge, model::Level::L1))["event_action"],
+            "acknowledge"
+        );
+        assert!(channel.accepts(PageAction::Acknowledge));
+    }
+
+    #[tokio::test]
+    async fn slack_messages_carry_the_subject_and_the_ack_link() {
+        let body = SlackChannel::body(&page(PageAction::Trigger, model::Level::L2));
+        assert_eq!(body["attachments"][0]["color"], "danger");
+        assert_eq!(
+            body["attachments"][0]["title_link"],
+            "https://vigil.example.test/incidents/inc-1"
+        );
+        let text = body["attachments"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("<https://vigil.example.test/ack/t|Acknowledge>"),
+            "{text}"
+        );
+        assert!(body["text"].as_str().unwrap().starts_with("[L2 high]"));
+    }
+}
