@@ -101,10 +101,6 @@ impl Application {
                 store: store.backend().into(),
             })
             .set(1);
-        let metrics = MetricsHub {
-            registry: Arc::new(registry),
-            vigil,
-        };
 
         progress.step("binding the listeners");
         let listener = TcpListener::bind(settings.server.listen)
@@ -140,10 +136,41 @@ impl Application {
         let responder = builder.build().context("cannot start the responder")?;
         responder.spawn_workers(&tasks, shutdown.clone());
 
+        progress.step("starting the collectors and the detector");
+        let mut targets = settings.targets.clone();
+        if core.is_some() {
+            let core_addr = core_listener
+                .as_ref()
+                .and_then(|listener| listener.local_addr().ok())
+                .unwrap_or(local);
+            targets.extend(collector::config::core_targets(
+                &format!("http://{core_addr}"),
+                settings.core.scrape_interval.get(),
+                settings.core.slot_ms as f64 / 1000.0,
+            ));
+        }
+        let live = crate::pipeline::start(
+            crate::pipeline::LiveLoopParts {
+                targets,
+                collector: &settings.collector,
+                detector: &settings.detector,
+                alerts: collector::alerts::AlertStoreConfig::default(),
+                responder: responder.clone(),
+                registry: &mut registry,
+            },
+            shutdown.clone(),
+            &tasks,
+        )?;
+        let metrics = MetricsHub {
+            registry: Arc::new(registry),
+            vigil,
+        };
+
         let state = AppState {
             store,
             core,
             responder,
+            live,
             tokens,
             metrics,
             scenario_lock: Arc::default(),

@@ -35,6 +35,42 @@ pub enum Command {
     Check(CheckArgs),
     /// Start or stop a fault scenario in a running Vigil's embedded core.
     Simulate(SimulateArgs),
+    /// Score `timestamp,value` CSV streams with the live detector, writing `timestamp,value,anomaly_score`.
+    Replay(ReplayArgs),
+    /// Grade anomaly scores with the Numenta Anomaly Benchmark rules (replaying a NAB data tree first).
+    Nab(NabArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["input", "input_dir"])))]
+pub struct ReplayArgs {
+    /// One CSV file to score.
+    #[arg(long, requires = "output", conflicts_with = "input_dir")]
+    pub input: Option<PathBuf>,
+    /// Where to write the scored CSV.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// A directory tree of CSV files; the output mirrors it.
+    #[arg(long, requires = "output_dir")]
+    pub input_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NabArgs {
+    /// The NAB data directory (categories of CSV files); omit with --score-only.
+    #[arg(long, required_unless_present = "score_only")]
+    pub data: Option<PathBuf>,
+    /// NAB's combined windows (labels) JSON.
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Where scored CSVs are written (or read, with --score-only).
+    #[arg(long, default_value = "./vigil-data/nab-results")]
+    pub results: PathBuf,
+    /// Grade existing results without replaying.
+    #[arg(long)]
+    pub score_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +134,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run(args, env)),
         Command::Check(args) => check(args, &env),
         Command::Simulate(args) => runtime.block_on(simulate(args, &env)),
+        Command::Replay(args) => replay(args),
+        Command::Nab(args) => nab(args),
     }
 }
 
@@ -227,5 +265,100 @@ async fn simulate(args: SimulateArgs, env: &HashMap<String, String>) -> ExitCode
             .unwrap_or(text);
         eprintln!("error: {status}: {message}");
         ExitCode::FAILURE
+    }
+}
+
+fn progress_bar(total: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("valid template"),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let config = detector::ReplayConfig::default();
+    let outcome = match (&args.input, &args.output, &args.input_dir, &args.output_dir) {
+        (Some(input), Some(output), None, None) => detector::replay_file(input, output, &config),
+        (None, None, Some(input_dir), Some(output_dir)) => {
+            let mut bar: Option<ProgressBar> = None;
+            let outcome =
+                detector::replay_dir(input_dir, output_dir, &config, &mut |done, total, path| {
+                    let bar = bar.get_or_insert_with(|| progress_bar(total, "files"));
+                    bar.set_position(done as u64);
+                    bar.set_message(path.display().to_string());
+                });
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            outcome
+        }
+        _ => {
+            eprintln!(
+                "error: give --input FILE --output FILE, or --input-dir DIR --output-dir DIR"
+            );
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    match outcome {
+        Ok(stats) => {
+            println!(
+                "scored {} rows in {} file(s); highest score {:.3}",
+                stats.rows, stats.files, stats.max_score
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn nab(args: NabArgs) -> ExitCode {
+    let outcome = if args.score_only {
+        detector::nab::score_results(&args.results, &args.labels).map(|report| (report, Vec::new()))
+    } else {
+        let data = args
+            .data
+            .as_ref()
+            .expect("clap requires --data without --score-only");
+        let mut bar: Option<ProgressBar> = None;
+        let outcome = detector::nab::run_benchmark(
+            data,
+            &args.labels,
+            &args.results,
+            &detector::ReplayConfig::default(),
+            &mut |done, total, path| {
+                let bar = bar.get_or_insert_with(|| progress_bar(total, "files"));
+                bar.set_position(done as u64);
+                bar.set_message(path.display().to_string());
+            },
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        outcome
+    };
+    match outcome {
+        Ok((report, held_out)) => {
+            println!("{report}");
+            if !held_out.is_empty() {
+                println!(
+                    "leave-one-category-out (threshold chosen on the other categories): standard / low_FP / low_FN"
+                );
+                for score in held_out {
+                    println!(
+                        "  {:<24} {:>7.2} {:>7.2} {:>7.2}",
+                        score.category, score.scores[0], score.scores[1], score.scores[2]
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -24,6 +24,12 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub core: CoreSettings,
     pub tokens: Vec<TokenSettings>,
+    /// Targets to scrape (`[[targets]]`), besides the embedded core's own.
+    pub targets: Vec<collector::config::TargetConfig>,
+    /// Scrape engine and series-window limits.
+    pub collector: collector::config::CollectorSettings,
+    /// The live detector and its classification policy.
+    pub detector: crate::pipeline::DetectorSettings,
     /// Paging channels (`[[channels]]`); default: one `log` channel.
     pub channels: Vec<responder::config::ChannelConfig>,
     /// Escalation policies per level (`[[escalation]]`).
@@ -315,6 +321,27 @@ impl Settings {
                 format!("responder.{path}")
             };
             issue(&path, message);
+        }
+        for problem in collector::config::validate_targets(&self.targets, "targets") {
+            issue(&problem.path, problem.message);
+        }
+        for problem in self.collector.validate("collector") {
+            issue(&problem.path, problem.message);
+        }
+        if self.core.enabled
+            && let Some(clash) = self
+                .targets
+                .iter()
+                .position(|target| target.name.starts_with("core-"))
+        {
+            issue(
+                &format!("targets[{clash}].name"),
+                "names starting with \"core-\" are reserved for the embedded core's own targets"
+                    .into(),
+            );
+        }
+        if let Err(message) = self.detector.load_policy() {
+            issue("detector.policy", message);
         }
         let mut names = std::collections::HashSet::new();
         for (index, token) in self.tokens.iter().enumerate() {

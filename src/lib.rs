@@ -9,4 +9,6 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod metrics;
+pub mod pages;
+pub mod pipeline;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 //!
 //! [`router`] is the only entry point; each area module contributes its routes.
 
+pub mod collect;
 pub mod core;
 pub mod error;
 pub mod health;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub store: Arc<dyn responder::Store>,
     pub core: Option<protocol::CoreHandle>,
     pub responder: responder::Responder,
+    pub live: crate::pipeline::LiveLoop,
     pub tokens: TokenTable,
     pub metrics: MetricsHub,
     /// Serialises scenario commands so "record, then apply" cannot interleave.
@@ -50,7 +52,10 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(health::router())
         .merge(core::router())
         .merge(incidents::router())
+        .merge(collect::router())
         .with_state(state.clone());
+    // The web pages (status page, incident, on-call, governance, /events) carry their own state.
+    app = app.merge(crate::pages::router(state.clone()));
     if let Some(handle) = &state.core {
         app = app.merge(protocol::router(handle.clone()));
     }

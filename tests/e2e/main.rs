@@ -4,4 +4,5 @@
 mod cli;
 mod core_api;
 mod incidents;
+mod live;
 mod support;

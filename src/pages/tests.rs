@@ -1,0 +1,273 @@
+//! The pages over real HTTP against the whole application (temp SQLite, fast core): what a reader, a
+//! commander and a browser without JavaScript get.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::Application;
+use crate::auth::Role;
+use crate::config::{Settings, TokenSettings};
+
+struct App {
+    base: String,
+    http: reqwest::Client,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn spawn(tokens: Vec<TokenSettings>, env: HashMap<String, String>) -> App {
+    crate::telemetry::ensure_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::default();
+    settings.server.listen = "127.0.0.1:0".parse().unwrap();
+    settings.storage.data_dir = dir.path().to_path_buf();
+    settings.core.slot_ms = 100;
+    settings.tokens = tokens;
+    let app = Application::build(settings, &env, &()).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let stop = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
+    App {
+        base,
+        // Redirects are part of what is tested.
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        stop,
+        _dir: dir,
+    }
+}
+
+impl App {
+    async fn open_incident(&self, level: &str, component: &str) -> String {
+        let created: Value = self
+            .http
+            .post(format!("{}/api/v1/incidents", self.base))
+            .json(&json!({"title": "Bridge <drain>", "level": level, "component": component}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn status_page_summary_and_feed_show_an_open_incident() {
+    let app = spawn(vec![], HashMap::new()).await;
+    let id = app.open_incident("L1", "bridge").await;
+
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"id="component-bridge" data-status="major_outage""#));
+    assert!(html.contains("Bridge &#60;drain&#62;") || html.contains("Bridge &lt;drain&gt;"));
+    assert!(
+        !html.contains("Bridge <drain>"),
+        "incident titles are escaped"
+    );
+
+    let summary: Value = app
+        .get("/api/v1/status/summary.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["status"]["indicator"], "critical");
+    assert_eq!(summary["incidents"][0]["id"], id);
+
+    let feed = app.get("/feed.atom").await;
+    assert!(
+        feed.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/atom+xml")
+    );
+    let xml = feed.text().await.unwrap();
+    assert!(xml.contains(&format!("/#incident-{id}</id>")));
+}
+
+#[tokio::test]
+async fn a_public_update_reaches_open_pages_through_events() {
+    let app = spawn(vec![], HashMap::new()).await;
+    let id = app.open_incident("L2", "peg").await;
+    let before = app.get("/").await.text().await.unwrap();
+    assert!(!before.contains("Peg restored"));
+
+    let mut events = app.get("/events").await;
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let hello = events.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&hello).contains("event: hello"));
+
+    let posted = app
+        .http
+        .post(format!("{}/api/v1/incidents/{id}/status-update", app.base))
+        .json(&json!({"status": "monitoring", "message": "Peg restored"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    let change = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            let chunk = events.chunk().await.unwrap().unwrap();
+            let text = String::from_utf8_lossy(&chunk).to_string();
+            if text.contains("event: change") {
+                return text;
+            }
+        }
+    })
+    .await
+    .expect("a change event within 2 s");
+    assert!(change.contains("data: "));
+    let after = app.get("/").await.text().await.unwrap();
+    assert!(after.contains("Peg restored"), "the snapshot was rebuilt");
+}
+
+#[tokio::test]
+async fn forms_act_then_redirect_and_cross_site_posts_are_refused() {
+    let app = spawn(vec![], HashMap::new()).await;
+    let id = app.open_incident("L1", "bridge").await;
+    let page = app.get(&format!("/incidents/{id}")).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "private, no-store");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"data-state="triggered""#));
+    assert!(
+        html.contains(r#"class="start""#),
+        "the evidence chart marks the start"
+    );
+
+    let evil = app
+        .http
+        .post(format!("{}/incidents/{id}/ack", app.base))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 403);
+
+    let ack = app
+        .http
+        .post(format!("{}/incidents/{id}/ack", app.base))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ack.status(), 303);
+    assert_eq!(ack.headers()["location"], format!("/incidents/{id}"));
+    let html = app
+        .get(&format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-state="acknowledged""#));
+
+    let level = app
+        .http
+        .post(format!("{}/incidents/{id}/level", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("level=L3&reason=contained")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(level.status(), 303);
+    let summary: Value = app
+        .get("/api/v1/status/summary.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bridge = summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "bridge")
+        .unwrap()
+        .clone();
+    assert_eq!(bridge["status"], "degraded_performance");
+
+    let missing = app.get("/incidents/nope").await;
+    assert_eq!(missing.status(), 404);
+    assert!(
+        missing
+            .text()
+            .await
+            .unwrap()
+            .contains("<h1>404 Not Found</h1>")
+    );
+}
+
+#[tokio::test]
+async fn with_tokens_pages_need_a_login_but_the_status_page_does_not() {
+    let tokens = vec![TokenSettings {
+        name: "ops".into(),
+        role: Role::Responder,
+        token_env: Some("OPS_TOKEN".into()),
+        token_sha256: None,
+    }];
+    let env = HashMap::from([("OPS_TOKEN".to_owned(), "ops-secret-token-1".to_owned())]);
+    let app = spawn(tokens, env).await;
+    assert_eq!(app.get("/").await.status(), 200);
+    assert_eq!(app.get("/api/v1/status/summary.json").await.status(), 200);
+
+    let oncall = app.get("/oncall").await;
+    assert_eq!(oncall.status(), 303);
+    assert_eq!(oncall.headers()["location"], "/login?next=/oncall");
+
+    let wrong = app.get("/oncall?token=nope").await;
+    assert_eq!(wrong.status(), 401);
+
+    let link = app.get("/oncall?token=ops-secret-token-1").await;
+    assert_eq!(link.status(), 303);
+    assert_eq!(link.headers()["location"], "/oncall");
+    let cookie = link.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let pair = cookie.split(';').next().unwrap();
+    let page = app
+        .http
+        .get(format!("{}/oncall", app.base))
+        .header("cookie", pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<h1>On call</h1>"));
+
+    let login = app
+        .http
+        .post(format!("{}/login", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token=ops-secret-token-1&next=%2F%2Fevil.example%2F")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    assert_eq!(login.headers()["location"], "/oncall", "no open redirect");
+}
