@@ -124,9 +124,15 @@ impl Application {
             // Ack links must point at where this Vigil really listens.
             responder_config.base_url = format!("http://{local}");
         }
+        let runbooks =
+            Arc::new(settings.runbooks.load().map_err(|problems| {
+                anyhow::anyhow!("invalid runbooks:\n{}", problems.join("\n"))
+            })?);
+        tracing::info!(count = runbooks.len(), dir = %settings.runbooks.dir.display(), "runbooks loaded");
         let env_for_secrets = env.clone();
         let mut builder = responder::Responder::builder(store.clone(), responder_config.clone())
-            .env(move |name| env_for_secrets.get(name).cloned());
+            .env(move |name| env_for_secrets.get(name).cloned())
+            .runbooks(responder::runbooks::resolver(Arc::clone(&runbooks)));
         if responder_config.ack_secret_env.is_none() {
             // Links in pages already sent must keep working after a restart.
             builder = builder.ack_secret(load_or_create_secret(
@@ -136,6 +142,7 @@ impl Application {
         let responder = builder.build().context("cannot start the responder")?;
         responder.spawn_workers(&tasks, shutdown.clone());
 
+        let (opened_tx, opened_rx) = tokio::sync::mpsc::unbounded_channel();
         progress.step("starting the collectors and the detector");
         let mut targets = settings.targets.clone();
         if core.is_some() {
@@ -157,6 +164,7 @@ impl Application {
                 alerts: collector::alerts::AlertStoreConfig::default(),
                 responder: responder.clone(),
                 registry: &mut registry,
+                opened: opened_tx.clone(),
             },
             shutdown.clone(),
             &tasks,
@@ -166,11 +174,62 @@ impl Application {
             vigil,
         };
 
+        progress.step("starting the pause service, runbooks and health checks");
+        let env_for_backend = env.clone();
+        let backend: Arc<dyn responder::pause::PauseBackend> =
+            match responder::pause::build_backend(&settings.pause, &move |name| {
+                env_for_backend.get(name).cloned()
+            })
+            .context("cannot build the pause backend")?
+            {
+                Some(backend) => backend,
+                None => match &core {
+                    Some(handle) => Arc::new(crate::actions::CorePauseBackend(handle.clone())),
+                    None => anyhow::bail!(
+                        "pause.backend = \"core\" needs the embedded core ([core] enabled = true)"
+                    ),
+                },
+            };
+        let pause =
+            responder::pause::PauseService::new(responder.clone(), backend, settings.pause.clone())
+                .context("cannot start the pause service")?;
+        let healthchecks = responder::healthchecks::HealthcheckService::new(
+            responder.clone(),
+            Arc::new(crate::actions::LiveCheckData(live.clone())),
+            settings.healthcheck_suites(),
+        )
+        .context("cannot set up the health checks")?;
+        let scheduler = healthchecks
+            .start_scheduler(shutdown.child_token())
+            .await
+            .context("cannot start the health-check scheduler")?;
+        tasks.spawn(async move {
+            let _ = scheduler.await;
+        });
+        let executor =
+            responder::runbooks::RunbookExecutor::new(Arc::clone(&runbooks), responder.clone())
+                .with_pause(pause.clone())
+                .with_suites(Arc::new(healthchecks.clone()));
+        crate::actions::spawn_runbook_runner(
+            executor,
+            responder.clone(),
+            core.clone(),
+            opened_rx,
+            shutdown.clone(),
+            &tasks,
+        );
+        let actions = crate::actions::Actions {
+            pause,
+            healthchecks,
+        };
+
         let state = AppState {
             store,
             core,
             responder,
             live,
+            actions,
+            opened: opened_tx,
             tokens,
             metrics,
             scenario_lock: Arc::default(),

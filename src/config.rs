@@ -34,6 +34,12 @@ pub struct Settings {
     pub channels: Vec<responder::config::ChannelConfig>,
     /// Escalation policies per level (`[[escalation]]`).
     pub escalation: Vec<responder::config::EscalationConfig>,
+    /// The emergency pause: quorum, approval window, backend (`[pause]`).
+    pub pause: responder::pause::PauseConfig,
+    /// Health-check suites (`[[healthchecks]]`); default: the morning, midday, evening and night rounds.
+    pub healthchecks: Vec<responder::healthchecks::HealthcheckSuiteConfig>,
+    /// Where the runbooks are (`[runbooks]`).
+    pub runbooks: RunbookSettings,
     /// Everything else the responder needs: ack links, delivery, digest, inhibition, maintenance, on-call,
     /// heartbeats.
     pub responder: responder::ResponderConfig,
@@ -144,6 +150,43 @@ impl CoreSettings {
             peg_target: self.peg_target,
             chain_id: self.chain_id,
             price_tick_ms: self.price_tick.get().as_millis() as u64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunbookSettings {
+    /// Directory of Markdown runbooks with TOML front matter.
+    pub dir: PathBuf,
+}
+
+impl Default for RunbookSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("./runbooks"),
+        }
+    }
+}
+
+impl RunbookSettings {
+    /// The runbooks, or every problem with file and line. A missing default directory means no runbooks.
+    pub fn load(&self) -> Result<Vec<responder::runbooks::Runbook>, Vec<String>> {
+        if !self.dir.exists() && self.dir == RunbookSettings::default().dir {
+            return Ok(Vec::new());
+        }
+        responder::runbooks::load_dir(&self.dir)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+}
+
+impl Settings {
+    /// The health-check suites in force: the configured ones, or the daily rounds.
+    pub fn healthcheck_suites(&self) -> Vec<responder::healthchecks::HealthcheckSuiteConfig> {
+        if self.healthchecks.is_empty() {
+            responder::healthchecks::HealthcheckSuiteConfig::defaults(&self.storage.data_dir)
+        } else {
+            self.healthchecks.clone()
         }
     }
 }
@@ -342,6 +385,18 @@ impl Settings {
         }
         if let Err(message) = self.detector.load_policy() {
             issue("detector.policy", message);
+        }
+        for (path, message) in self.pause.validate("pause") {
+            issue(&path, message);
+        }
+        for (path, message) in responder::healthchecks::validate(&self.healthchecks, "healthchecks")
+        {
+            issue(&path, message);
+        }
+        if let Err(problems) = self.runbooks.load() {
+            for problem in problems {
+                issue("runbooks", problem);
+            }
         }
         let mut names = std::collections::HashSet::new();
         for (index, token) in self.tokens.iter().enumerate() {

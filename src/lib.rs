@@ -3,6 +3,7 @@
 //! Only this crate knows the concrete parts; `protocol`, `collector`, `detector` and `responder` know only
 //! `model`.
 
+pub mod actions;
 pub mod api;
 pub mod app;
 pub mod auth;

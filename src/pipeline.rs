@@ -113,6 +113,8 @@ pub struct LiveLoopParts<'a> {
     pub alerts: AlertStoreConfig,
     pub responder: responder::Responder,
     pub registry: &'a mut Registry,
+    /// Where ids of newly opened incidents go (the runbook runner).
+    pub opened: mpsc::UnboundedSender<String>,
 }
 
 /// Starts the collectors, the detector task and the alert sweeper.
@@ -156,11 +158,17 @@ pub fn start(
         pipeline,
         sample_rx,
         parts.responder.clone(),
+        parts.opened.clone(),
         signals.clone(),
         Arc::clone(&hottest),
         cancel.clone(),
     ));
-    tasks.spawn(sweep_alerts(Arc::clone(&alerts), parts.responder, cancel));
+    tasks.spawn(sweep_alerts(
+        Arc::clone(&alerts),
+        parts.responder,
+        parts.opened,
+        cancel,
+    ));
     Ok(LiveLoop {
         engine,
         alerts,
@@ -175,6 +183,7 @@ async fn run_detector(
     mut pipeline: detector::Pipeline,
     mut samples: mpsc::Receiver<Sample>,
     responder: responder::Responder,
+    opened: mpsc::UnboundedSender<String>,
     board: SignalBoard,
     hottest: Arc<Mutex<Vec<(model::SeriesKey, f64)>>>,
     cancel: CancellationToken,
@@ -205,8 +214,9 @@ async fn run_detector(
                 for signal in raised {
                     board.record(&signal);
                     tracing::info!(id = %signal.id, level = %signal.level, active = signal.active, reason = %signal.reason, "signal");
-                    if let Err(error) = responder.ingest_signal(&signal).await {
-                        tracing::error!(error = %crate::api::error::error_chain(&error), signal = %signal.id, "cannot hand the signal to the responder");
+                    match responder.ingest_signal(&signal).await {
+                        Ok(outcome) => announce_opened(&opened, outcome),
+                        Err(error) => tracing::error!(error = %crate::api::error::error_chain(&error), signal = %signal.id, "cannot hand the signal to the responder"),
                     }
                 }
             }
@@ -219,6 +229,7 @@ async fn run_detector(
 async fn sweep_alerts(
     alerts: Arc<AlertStore>,
     responder: responder::Responder,
+    opened: mpsc::UnboundedSender<String>,
     cancel: CancellationToken,
 ) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -228,7 +239,7 @@ async fn sweep_alerts(
             () = cancel.cancelled() => break,
             _ = ticker.tick() => {
                 let events = alerts.sweep(chrono::Utc::now());
-                forward_alert_events(&responder, &events).await;
+                forward_alert_events(&responder, &opened, &events).await;
             }
         }
     }
@@ -237,6 +248,7 @@ async fn sweep_alerts(
 /// Hands alert changes to the responder; returns how many it refused.
 pub async fn forward_alert_events(
     responder: &responder::Responder,
+    opened: &mpsc::UnboundedSender<String>,
     events: &[AlertEvent],
 ) -> usize {
     let mut failed = 0;
@@ -253,10 +265,20 @@ pub async fn forward_alert_events(
             starts_at_ms: alert.starts_at.timestamp_millis(),
             ends_at_ms: alert.ends_at.map(|at| at.timestamp_millis()),
         };
-        if let Err(error) = responder.ingest_alert(&input).await {
-            failed += 1;
-            tracing::error!(error = %crate::api::error::error_chain(&error), fingerprint = %alert.fingerprint, "cannot hand the alert to the responder");
+        match responder.ingest_alert(&input).await {
+            Ok(outcome) => announce_opened(opened, outcome),
+            Err(error) => {
+                failed += 1;
+                tracing::error!(error = %crate::api::error::error_chain(&error), fingerprint = %alert.fingerprint, "cannot hand the alert to the responder");
+            }
         }
     }
     failed
+}
+
+fn announce_opened(opened: &mpsc::UnboundedSender<String>, outcome: responder::IngestOutcome) {
+    if let (true, Some(id)) = (outcome.opened, outcome.incident_id) {
+        // The runbook runner is gone only during shutdown.
+        let _ = opened.send(id);
+    }
 }

@@ -137,13 +137,20 @@ async fn ingest_alerts(
         Err(error) => {
             // Valid alerts of a partly invalid payload are kept; their changes still reach the responder.
             if let collector::alerts::AlertError::Invalid { report, .. } = &error {
-                crate::pipeline::forward_alert_events(&state.responder, &report.events).await;
+                crate::pipeline::forward_alert_events(
+                    &state.responder,
+                    &state.opened,
+                    &report.events,
+                )
+                .await;
             }
             return Err(ApiError::new(error.kind(), error.to_string()));
         }
     };
     // The responder has the changes before the sender hears 200, so a crash makes the sender retry.
-    let failed = crate::pipeline::forward_alert_events(&state.responder, &report.events).await;
+    let failed =
+        crate::pipeline::forward_alert_events(&state.responder, &state.opened, &report.events)
+            .await;
     if failed > 0 {
         return Err(ApiError::new(
             model::ErrorKind::Unavailable,

@@ -2,6 +2,7 @@
 //!
 //! [`router`] is the only entry point; each area module contributes its routes.
 
+pub mod actions;
 pub mod collect;
 pub mod core;
 pub mod error;
@@ -29,6 +30,9 @@ pub struct AppState {
     pub core: Option<protocol::CoreHandle>,
     pub responder: responder::Responder,
     pub live: crate::pipeline::LiveLoop,
+    pub actions: crate::actions::Actions,
+    /// Incidents that just opened, for the runbook runner.
+    pub opened: tokio::sync::mpsc::UnboundedSender<String>,
     pub tokens: TokenTable,
     pub metrics: MetricsHub,
     /// Serialises scenario commands so "record, then apply" cannot interleave.
@@ -53,6 +57,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(core::router())
         .merge(incidents::router())
         .merge(collect::router())
+        .merge(actions::router())
         .with_state(state.clone());
     // The web pages (status page, incident, on-call, governance, /events) carry their own state.
     app = app.merge(crate::pages::router(state.clone()));

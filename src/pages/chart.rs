@@ -84,14 +84,9 @@ pub fn render_series_svg(points: &[(i64, f64)], start_ms: i64, width: u32, heigh
         );
     }
     // X axis: time relative to the start ("-5m", "0", "+2m"), which reads better than clock times.
-    for fraction in [0.0, 0.5, 1.0] {
+    for (fraction, anchor) in [(0.0, "start"), (0.5, "middle"), (1.0, "end")] {
         let at = t_min + ((t_max - t_min) as f64 * fraction) as i64;
         let x = x_of(at);
-        let anchor = match fraction {
-            f if f == 0.0 => "start",
-            f if f == 1.0 => "end",
-            _ => "middle",
-        };
         let _ = write!(
             svg,
             r##"<text x="{x:.1}" y="{:.1}" text-anchor="{anchor}" font-size="11" fill="#333">{}</text>"##,

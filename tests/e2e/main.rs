@@ -1,6 +1,7 @@
 //! End-to-end tests: they start the whole program (in process, or the real binary) and talk to it over HTTP
 //! as its users and peers do. One test binary, one module per area.
 
+mod actions;
 mod cli;
 mod core_api;
 mod incidents;

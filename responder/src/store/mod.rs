@@ -14,12 +14,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
+pub mod actions;
 mod postgres;
 mod records;
 mod sqlite;
 #[doc(hidden)]
 pub mod testsuite;
 
+pub use actions::{AuditEntry, HealthcheckRun, NewAuditEntry, NewHealthcheckRun};
 pub use postgres::PgStore;
 pub use records::{
     HeartbeatRecord, Incident, IncidentFilter, IncidentState, IncidentWrite, NewPage, NewSilence,
@@ -191,6 +193,25 @@ pub trait Store: Send + Sync + 'static {
 
     async fn record_heartbeat(&self, name: &str, at_ms: i64) -> Result<(), StoreError>;
     async fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError>;
+
+    // ---- Responder II (see [`actions`]): pause audit log, health-check runs, backups ----
+    /// Appends `entry` to the hash-chained pause audit log; returns the row with its `seq` and hashes.
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError>;
+    /// The whole audit log, oldest first.
+    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn record_healthcheck_run(
+        &self,
+        run: &NewHealthcheckRun,
+    ) -> Result<HealthcheckRun, StoreError>;
+    /// The most recent health-check runs, newest first.
+    async fn healthcheck_runs(&self, limit: u32) -> Result<Vec<HealthcheckRun>, StoreError>;
+    /// Row counts of [`actions::KEY_TABLES`], in that order.
+    async fn key_table_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Writes an online backup to the SQLite file `path` (which must not exist yet).
+    async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError>;
+    /// Runs one raw statement (tests tamper with rows through it); never called by Vigil itself.
+    #[doc(hidden)]
+    async fn execute_for_tests(&self, sql: &str) -> Result<u64, StoreError>;
 }
 
 /// Opens (creating if needed) and migrates the database named by `url`: `sqlite:PATH`/`sqlite://PATH` or
@@ -661,6 +682,8 @@ macro_rules! impl_store {
                 .fetch_all(&self.pool)
                 .await?)
             }
+
+            $crate::store::actions::impl_actions_store!();
         }
     };
 }

@@ -1,6 +1,9 @@
 //! Responder integration tests: real channels against real peers (an SMTP server, an HTTP receiver).
 
 mod email;
+mod healthchecks;
+mod pause;
+mod runbooks;
 mod webhook;
 
 use std::sync::Arc;
