@@ -343,18 +343,6 @@ impl Settings {
                 ),
             );
         }
-        if !self.channels.is_empty() && !self.responder.channels.is_empty() {
-            issue(
-                "responder.channels",
-                "set [[channels]] at the top level or under [responder], not both".into(),
-            );
-        }
-        if !self.escalation.is_empty() && !self.responder.escalation.is_empty() {
-            issue(
-                "responder.escalation",
-                "set [[escalation]] at the top level or under [responder], not both".into(),
-            );
-        }
         for (path, message) in self.responder_config().validate("") {
             // Top-level sections keep their own names; the rest lives under [responder].
             let path = path.trim_start_matches('.');
@@ -443,7 +431,8 @@ impl Settings {
         issues
     }
 
-    /// The responder's config with the top-level `[[channels]]` and `[[escalation]]` folded in.
+    /// The responder's config with the top-level `[[channels]]` and `[[escalation]]` folded in; when given,
+    /// they replace `[responder]`'s own (whose default is one `log` channel).
     pub fn responder_config(&self) -> responder::ResponderConfig {
         let mut config = self.responder.clone();
         if !self.channels.is_empty() {

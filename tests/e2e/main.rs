@@ -6,4 +6,6 @@ mod cli;
 mod core_api;
 mod incidents;
 mod live;
+mod paging;
+mod peers;
 mod support;
