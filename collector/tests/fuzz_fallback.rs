@@ -20,6 +20,8 @@ const SELECTOR_SEEDS: &[&str] = &[
     include_str!("../fuzz/corpus/selector/all-ops"),
     include_str!("../fuzz/corpus/selector/name-regex"),
     include_str!("../fuzz/corpus/selector/quotes"),
+    // A crash cargo-fuzz found: a `__name__` value that is not a valid name.
+    include_str!("../fuzz/corpus/selector/regression-name-not-a-name"),
     r#"x{a="\u00e9\\\"\n"}"#,
 ];
 

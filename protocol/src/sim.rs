@@ -19,7 +19,9 @@ pub const MODULES: [&str; 5] = ["bridge", "escrow", "auction", "staking", "regis
 /// How many recent blocks are kept for `eth_getBlockByNumber`; older ones answer `null`, as a pruned node does.
 const BLOCK_HISTORY: usize = 8192;
 /// How many recent blocks the per-module error ratio is computed over.
-const ERROR_WINDOW_BLOCKS: usize = 10;
+/// Thirty blocks: enough transactions that a small module (a few per block) does not cross a 5% error
+/// ratio by chance, short enough that an error burst shows within a few blocks.
+const ERROR_WINDOW_BLOCKS: usize = 30;
 /// Blocks behind the head that a healthy chain finalizes.
 const NORMAL_FINALITY_LAG: u64 = 2;
 /// A catch-up after a long suspension (laptop sleep, debugger) processes at most this many slots.

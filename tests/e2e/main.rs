@@ -8,4 +8,5 @@ mod incidents;
 mod live;
 mod paging;
 mod peers;
+mod quiet;
 mod support;

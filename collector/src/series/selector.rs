@@ -226,7 +226,11 @@ impl Parser<'_> {
                 }
                 let matcher_at = self.pos;
                 let matcher = self.matcher()?;
-                if matcher.label == "__name__" && matcher.op == MatchOp::Equal {
+                // Folded into the name only when it is one: `{__name__="a b"}` stays a matcher
+                // (that selects nothing), so printing the selector gives back the same selector.
+                let valid_name = crate::exposition::metric_name_len(matcher.value.as_bytes())
+                    == matcher.value.len();
+                if matcher.label == "__name__" && matcher.op == MatchOp::Equal && valid_name {
                     if name.is_some() {
                         return Err(self.error_at(matcher_at, "metric name given twice"));
                     }
@@ -450,6 +454,12 @@ mod tests {
         assert!(!selector.matches(&key("core_peers", &[("module", "bridge")])));
         let exact = Selector::parse(r#"{__name__="up"}"#).unwrap();
         assert_eq!(exact.name(), Some("up"));
+        // Found by the fuzzer: a "name" that is not one must not be printed as a bare name.
+        let odd = Selector::parse(r#"{__name__="c~ore"}"#).unwrap();
+        assert_eq!(
+            (odd.name(), odd.to_string()),
+            (None, r#"{__name__="c~ore"}"#.to_owned())
+        );
     }
 
     #[test]
