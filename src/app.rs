@@ -230,6 +230,7 @@ impl Application {
             live,
             actions,
             opened: opened_tx,
+            shutdown: shutdown.clone(),
             tokens,
             metrics,
             scenario_lock: Arc::default(),

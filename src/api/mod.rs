@@ -34,6 +34,8 @@ pub struct AppState {
     /// Incidents that just opened, for the runbook runner.
     pub opened: tokio::sync::mpsc::UnboundedSender<String>,
     pub tokens: TokenTable,
+    /// Cancelled when Vigil shuts down; long-lived responses (event streams) end on it.
+    pub shutdown: tokio_util::sync::CancellationToken,
     pub metrics: MetricsHub,
     /// Serialises scenario commands so "record, then apply" cannot interleave.
     pub scenario_lock: Arc<tokio::sync::Mutex<()>>,

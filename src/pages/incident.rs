@@ -93,11 +93,9 @@ pub async fn page(
     let (labels, opened_ms) = record
         .map(|incident| (incident.labels, incident.opened_at_ms))
         .unwrap_or_default();
-    let (series, points) = web.series_for(
-        &detail.incident.component,
-        opened_ms - CHART_BEFORE_MS,
-        opened_ms + CHART_AFTER_MS,
-    );
+    let (from, to) = (opened_ms - CHART_BEFORE_MS, opened_ms + CHART_AFTER_MS);
+    let (series, points) = evidence_series(&web, &labels, from, to)
+        .unwrap_or_else(|| web.series_for(&detail.incident.component, from, to));
     let chart = render_series_svg(&points, opened_ms, 720, 240);
     private_page(&IncidentPage {
         detail: &detail,
@@ -112,6 +110,48 @@ pub async fn page(
         live: true,
         section: "incident",
     })
+}
+
+/// Labels of an incident that describe the incident, not the series that triggered it.
+const INCIDENT_LABELS: [&str; 6] = [
+    "category",
+    "component",
+    "level",
+    "series",
+    "alertname",
+    "severity",
+];
+
+/// The signal's own series from the collector's store, when the incident came from a detector signal
+/// (its labels name the series and carry the series' labels). `None` for manual incidents and alerts,
+/// which then fall back to the core series of their component.
+fn evidence_series(
+    web: &Web,
+    labels: &Labels,
+    from: i64,
+    to: i64,
+) -> Option<(String, Vec<(i64, f64)>)> {
+    let name = labels.get("series")?;
+    let matchers: Vec<String> = labels
+        .iter()
+        .filter(|(key, _)| !INCIDENT_LABELS.contains(&key.as_str()))
+        .map(|(key, value)| {
+            format!(
+                "{key}=\"{}\"",
+                value.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        })
+        .collect();
+    let text = format!("{name}{{{}}}", matchers.join(","));
+    let selector = collector::series::Selector::parse(&text).ok()?;
+    let found = web.app().live.series_store().query(&selector, Some(from));
+    let series = found.into_iter().next()?;
+    let points: Vec<(i64, f64)> = series
+        .points
+        .into_iter()
+        .filter(|(at, _)| *at <= to)
+        .collect();
+    (!points.is_empty()).then_some((text, points))
 }
 
 /// The shared shape of every form handler: check origin and role, run the action, tell open pages, go

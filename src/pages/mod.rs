@@ -56,8 +56,8 @@ const WATCH_EVERY: Duration = Duration::from_millis(250);
 /// The status snapshot is rebuilt at least this often even without a change (maintenance windows
 /// start, uptime bars roll over at midnight, "updated" times advance).
 const SNAPSHOT_MAX_AGE: Duration = Duration::from_secs(10);
-/// An `/events` stream ends after this long and the browser reconnects (EventSource does that by itself).
-/// Bounded so a graceful shutdown never waits on an open tab for longer than this.
+/// An `/events` stream ends after this long and the browser reconnects (EventSource does that by itself);
+/// streams also end at once when Vigil shuts down.
 const SSE_LIFETIME: Duration = Duration::from_secs(20);
 /// How much of the core's series history is kept for evidence charts.
 const SERIES_KEEP_MS: i64 = 60 * 60 * 1000;
@@ -403,6 +403,8 @@ pub fn router(app: AppState) -> Router {
         .route("/incidents/{id}/assign", post(incident::assign))
         .route("/oncall", get(oncall::page))
         .route("/governance", get(governance::page))
+        .route("/governance/pause", post(governance::pause))
+        .route("/governance/unpause", post(governance::unpause))
         .with_state(web)
 }
 
@@ -475,13 +477,18 @@ async fn events(State(web): State<Web>) -> Sse<impl Stream<Item = Result<Event, 
         .retry(Duration::from_millis(1000))
         .event("hello")
         .data(web.generation().to_string());
+    let shutdown = web.inner.app.shutdown.clone();
     let stream = futures::stream::unfold(
-        (receiver, Some(hello)),
-        move |(mut receiver, first)| async move {
+        (receiver, Some(hello), shutdown),
+        move |(mut receiver, first, shutdown)| async move {
             if let Some(event) = first {
-                return Some((Ok(event), (receiver, None)));
+                return Some((Ok(event), (receiver, None, shutdown)));
             }
-            let generation = match tokio::time::timeout_at(deadline, receiver.recv()).await {
+            let received = tokio::select! {
+                () = shutdown.cancelled() => return None,
+                received = tokio::time::timeout_at(deadline, receiver.recv()) => received,
+            };
+            let generation = match received {
                 Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => return None,
                 Ok(Ok(generation)) => generation,
                 // Missed some: one refresh covers them all.
@@ -490,7 +497,7 @@ async fn events(State(web): State<Web>) -> Sse<impl Stream<Item = Result<Event, 
             let event = Event::default()
                 .event("change")
                 .data(generation.to_string());
-            Some((Ok(event), (receiver, None)))
+            Some((Ok(event), (receiver, None, shutdown)))
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::default())

@@ -135,6 +135,47 @@ pub struct ComponentRow {
     pub days: Vec<DayCell>,
 }
 
+/// Consecutive days of the same colour, drawn as one patterned rectangle: a quiet quarter is one element
+/// instead of ninety, which keeps the page small (it is the hottest public response).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayRun {
+    pub x: i64,
+    pub width: i64,
+    pub class: &'static str,
+    pub label: String,
+}
+
+impl ComponentRow {
+    pub fn runs(&self) -> Vec<DayRun> {
+        let mut runs: Vec<DayRun> = Vec::new();
+        let mut first_label = String::new();
+        for day in &self.days {
+            let text = day.label.split_once(": ").map_or("", |(_, text)| text);
+            match runs.last_mut() {
+                Some(run) if run.class == day.class && run.label.ends_with(text) => {
+                    run.width += 5;
+                    let date = day.label.split_once(": ").map_or("", |(date, _)| date);
+                    run.label = format!("{first_label} to {date}: {text}");
+                }
+                _ => {
+                    first_label = day
+                        .label
+                        .split_once(": ")
+                        .map_or("", |(date, _)| date)
+                        .to_owned();
+                    runs.push(DayRun {
+                        x: day.x,
+                        width: 5,
+                        class: day.class,
+                        label: day.label.clone(),
+                    });
+                }
+            }
+        }
+        runs
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PublicUpdate {
     pub id: String,
@@ -747,6 +788,25 @@ mod tests {
         let expected = 100.0 * (1.0 - 1.0 / window_days);
         assert!((uptime - expected).abs() < 0.02, "{uptime} vs {expected}");
         assert_eq!(status_of(&model, "chain").uptime, "100.00");
+    }
+
+    #[test]
+    fn quiet_days_collapse_into_runs() {
+        let started = NOW - 3 * DAY_MS;
+        let resolved = incident("r", "bridge", Level::L1, started, Some(started + 1000));
+        let model = build_model(&inputs(vec![(resolved, vec![])]));
+        let runs = status_of(&model, "bridge").runs();
+        assert_eq!(runs.len(), 3, "{runs:?}");
+        assert_eq!(runs[0].class, "op");
+        assert_eq!(runs[0].width, 5 * (UPTIME_DAYS - 4));
+        assert!(runs[0].label.contains(" to "));
+        assert_eq!(runs[1].class, "major");
+        assert_eq!(runs[1].x, 5 * (UPTIME_DAYS - 4));
+        assert_eq!(
+            runs.iter().map(|run| run.width).sum::<i64>(),
+            5 * UPTIME_DAYS
+        );
+        assert_eq!(status_of(&model, "chain").runs().len(), 1);
     }
 
     #[test]

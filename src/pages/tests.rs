@@ -271,3 +271,28 @@ async fn with_tokens_pages_need_a_login_but_the_status_page_does_not() {
     assert_eq!(login.status(), 303);
     assert_eq!(login.headers()["location"], "/oncall", "no open redirect");
 }
+
+#[tokio::test]
+async fn oncall_and_governance_render_what_the_pipeline_knows() {
+    let app = spawn(vec![], HashMap::new()).await;
+    // The core's own targets are scraped from the start.
+    let oncall = app.get("/oncall").await;
+    assert_eq!(oncall.status(), 200);
+    let html = oncall.text().await.unwrap();
+    assert!(html.contains(r#"id="target-"#), "targets are listed");
+    assert!(html.contains("Today&#39;s health checks") || html.contains("Today's health checks"));
+
+    let pause = app
+        .http
+        .post(format!("{}/governance/pause", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("module=escrow&reason=drill")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pause.status(), 303);
+    let html = app.get("/governance").await.text().await.unwrap();
+    assert!(html.contains(r#"id="module-escrow" data-paused="true""#));
+    assert!(html.contains(r#"id="chain-state" data-ok="true""#));
+    assert!(html.contains("drill"));
+}

@@ -50,6 +50,8 @@ curl -fsS -o /dev/null -H 'content-type: application/json' \
 sleep 1
 
 mkdir -p "$WORK/www/api/v1/status" "$WORK/nginx"
+# nginx's workers run as an unprivileged user; mktemp -d is owner-only.
+chmod 755 "$WORK"
 curl -fsS "http://127.0.0.1:$VPORT/" > "$WORK/www/index.html"
 curl -fsS "http://127.0.0.1:$VPORT/api/v1/status/summary.json" > "$WORK/www/api/v1/status/summary.json"
 cat > "$WORK/nginx/nginx.conf" <<CONF
@@ -72,6 +74,7 @@ http {
   }
 }
 CONF
+chmod -R a+rX "$WORK/www"
 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2> "$WORK/nginx/stderr.log" &
 PIDS+=($!)
 for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$NPORT/index.html" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -193,10 +193,20 @@ async function shot(page, file) {
     await axeCheck(page, 'oncall');
   });
 
-  await check('governance console shows the modules', async () => {
+  await check('governance console pauses a module and shows the verified audit log', async () => {
     const response = await page.goto(BASE + '/governance', { waitUntil: 'load' });
     assert(response.status() === 200, `status ${response.status()}`);
-    assert(await page.locator('#module-bridge').count() === 1, 'bridge module missing');
+    assert(await page.locator('#module-auction').count() === 1, 'auction module missing');
+    await page.selectOption('#pause-module', 'auction');
+    await page.fill('#pause-reason', 'browser test: suspicious bids');
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#pause')]);
+    const paused = await page.getAttribute('#module-auction', 'data-paused');
+    assert(paused === 'true', `auction paused=${paused}`);
+    const audit = await page.textContent('#audit');
+    assert(audit.includes('browser test: suspicious bids'), 'pause not in the audit log');
+    assert(await page.getAttribute('#chain-state', 'data-ok') === 'true', 'hash chain not verified');
+    const core = await api('GET', '/api/v1/core');
+    assert(core.modules.find(m => m.name === 'auction').paused, 'the core does not say auction is paused');
     await shot(page, 'governance.png');
     await axeCheck(page, 'governance');
   });

@@ -63,6 +63,28 @@ if [ -n "$SCRAPE" ]; then
     rules_health="$(curl -fsS "http://127.0.0.1:$PROM_PORT/api/v1/rules" | python3 -c 'import json,sys; g=json.load(sys.stdin)["data"]["groups"]; print(sum(len(x["rules"]) for x in g), all(r["health"]!="err" for x in g for r in x["rules"]))')"
     log "rules loaded: $rules_health"
     check "Prometheus loaded the rules without errors" test "${rules_health#* }" = True
+    # Every query of the Grafana dashboards must be valid PromQL and find data against this Vigil.
+    check "Grafana dashboard queries run against this Prometheus" python3 - "$PROM_PORT" "$ROOT"/dashboards/grafana/*.json <<'PY'
+import json, sys, urllib.parse, urllib.request
+port, files = sys.argv[1], sys.argv[2:]
+bad = 0
+for path in files:
+    for panel in json.load(open(path))["panels"]:
+        for target in panel.get("targets", []):
+            expr = (target["expr"].replace("$__rate_interval", "1m")
+                    .replace('"$job"', '".*"').replace('"$instance"', '".*"'))
+            url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+            try:
+                body = json.load(urllib.request.urlopen(url, timeout=5))
+                ok = body["status"] == "success"
+            except Exception as error:  # a 400 means the expression does not parse
+                ok, body = False, str(error)
+            if not ok:
+                bad += 1
+                print(f"bad query in {path} panel {panel['title']!r}: {expr}: {body}", file=sys.stderr)
+print(f"checked dashboard queries: {bad} bad", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
   else
     check "Prometheus started" false
   fi
