@@ -191,3 +191,98 @@ fn wait_with_timeout(
     let _ = child.kill();
     None
 }
+
+#[test]
+fn replay_scores_files_and_trees_causally_and_names_file_and_line_for_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("nested")).unwrap();
+    let mut csv = String::from("timestamp,value\n");
+    for minute in 0..600 {
+        let value = if minute == 500 {
+            900.0
+        } else {
+            10.0 + (minute % 7) as f64 * 0.1
+        };
+        csv.push_str(&format!(
+            "2024-01-01 {:02}:{:02}:00,{value}\n",
+            minute / 60,
+            minute % 60
+        ));
+    }
+    std::fs::write(input.join("nested/series.csv"), &csv).unwrap();
+    let out = Command::new(VIGIL)
+        .args(["replay", "--input-dir"])
+        .arg(&input)
+        .arg("--output-dir")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scored = std::fs::read_to_string(dir.path().join("out/nested/series.csv")).unwrap();
+    let rows: Vec<&str> = scored.lines().collect();
+    assert_eq!(rows[0], "timestamp,value,anomaly_score");
+    assert_eq!(rows.len(), 601, "one output row per input row");
+    let score = |row: &str| row.rsplit(',').next().unwrap().parse::<f64>().unwrap();
+    let spike = score(rows[501]);
+    let quiet = rows[400..500]
+        .iter()
+        .map(|row| score(row))
+        .fold(0.0, f64::max);
+    assert!(
+        spike > quiet && (0.0..=1.0).contains(&spike),
+        "the spike stands out: {spike} vs {quiet}"
+    );
+
+    // Causal: scoring a prefix gives the same scores for its rows.
+    let prefix: String = csv
+        .lines()
+        .take(451)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(dir.path().join("prefix.csv"), prefix).unwrap();
+    let out = Command::new(VIGIL)
+        .args(["replay", "--input"])
+        .arg(dir.path().join("prefix.csv"))
+        .arg("--output")
+        .arg(dir.path().join("prefix-out.csv"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let prefix_scored = std::fs::read_to_string(dir.path().join("prefix-out.csv")).unwrap();
+    assert_eq!(
+        prefix_scored.lines().collect::<Vec<_>>(),
+        rows[..451].to_vec()
+    );
+
+    for (body, line, what) in [
+        (
+            "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,abc\n",
+            ":3:",
+            "abc",
+        ),
+        ("timestamp,value\nyesterday,1\n", ":2:", "yesterday"),
+        ("timestamp,value\n2024-01-01 00:00:00,NaN\n", ":2:", "NaN"),
+        ("time\n1\n", ":1:", "timestamp"),
+    ] {
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, body).unwrap();
+        let out = Command::new(VIGIL)
+            .args(["replay", "--input"])
+            .arg(&bad)
+            .arg("--output")
+            .arg(dir.path().join("bad-out.csv"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("bad.csv{line}")) && stderr.contains(what),
+            "{stderr}"
+        );
+    }
+}
