@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let mut settings = Settings::from_toml(&format!(
         "[server]\nlisten = \"127.0.0.1:0\"\n[core]\nenabled = false\n[pause]\nbackend = \"http\"\n[pause.http]\nurl = \"http://127.0.0.1:9\"\n\
-         [[channels]]\nname = \"email\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\ntls = \"none\"\nfrom = \"vigil@example.test\"\nto = [\"oncall@example.test\"]\n\
+         [[channels]]\nname = \"log\"\nkind = \"log\"\n[[channels]]\nname = \"email\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\ntls = \"none\"\nfrom = \"vigil@example.test\"\nto = [\"oncall@example.test\"]\n\
          [[escalation]]\nlevel = \"L1\"\nsteps = [{{after = \"0s\", channels = [\"email\"]}}]\n"
     ))
     .map_err(|issue| anyhow::anyhow!("{issue}"))?;
