@@ -195,14 +195,20 @@ async fn a_real_alertmanager_delivers_its_alerts_to_vigil() {
             .is_some_and(|f| f.len() == 16),
         "{listed}"
     );
-    let incidents = app.get_json("/api/v1/incidents?state=open").await;
-    let incident = incidents["incidents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["component"] == "bridge")
-        .cloned();
-    let incident = incident.unwrap_or_else(|| panic!("the alert opened an incident: {incidents}"));
+    // The alert is listed as soon as it is stored; the incident follows once the responder has it.
+    let incident = eventually(
+        Duration::from_secs(10),
+        "the alert to open an incident",
+        || async {
+            let incidents = app.get_json("/api/v1/incidents?state=open").await;
+            incidents["incidents"]
+                .as_array()?
+                .iter()
+                .find(|i| i["component"] == "bridge")
+                .cloned()
+        },
+    )
+    .await;
     assert_eq!(
         (incident["level"].as_str(), incident["title"].as_str()),
         (Some("L1"), Some("relayer stopped")),
