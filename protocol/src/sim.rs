@@ -482,6 +482,9 @@ impl Core {
                 .unwrap_or_else(|| "bridge".to_owned())
         });
 
+        // The value's random walk has the same volatility per second whatever the slot, so a fast test core
+        // moves like a real one minute for minute (0.1% per block at the default 6 s slot).
+        let volatility = 0.001 * (self.config.slot_ms as f64 / 6000.0).sqrt();
         let mut block_txs = 0u32;
         for (index, module) in self.modules.iter_mut().enumerate() {
             // Transactions only happen inside blocks.
@@ -519,7 +522,7 @@ impl Core {
                 let drift = 0.02 * (module.initial_value - module.value_locked);
                 module.value_locked = (module.value_locked
                     + drift
-                    + value_noise[index] * 0.001 * module.value_locked)
+                    + value_noise[index] * volatility * module.value_locked)
                     .max(0.0);
             }
             if drain_module.as_deref() == Some(module.name) {

@@ -195,8 +195,14 @@ async fn with_smtp_down_pages_wait_escalation_moves_on_and_the_mail_arrives_once
         return;
     }
     let smtp_port = free_port();
+    // Mail is counted here, so the core runs at its real pace: the drain rule (%/min) is calibrated for
+    // 6 s slots, and a 100 ms core drifts 60 times faster per minute.
     let app = spawn_app_with(
-        |settings| apply_paging(settings, smtp_port, "2s"),
+        |settings| {
+            settings.core.slot_ms = 6000;
+            settings.core.price_tick = model::HumanDuration::from_secs(1);
+            apply_paging(settings, smtp_port, "2s");
+        },
         HashMap::new(),
     )
     .await;
@@ -297,7 +303,7 @@ async fn after_sigkill_with_pages_pending_every_page_arrives_exactly_once() {
     let config = data.path().join("vigil.toml");
     std::fs::write(
         &config,
-        format!("[core]\nslot_ms = 1000\n{}", paging_toml(smtp_port, "1h")),
+        format!("[core]\nslot_ms = 6000\n{}", paging_toml(smtp_port, "1h")),
     )
     .unwrap();
     let listen = format!("127.0.0.1:{}", free_port());

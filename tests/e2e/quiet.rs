@@ -113,11 +113,29 @@ fn scrape_round(core: &protocol::Core, now: i64, last_head: &mut (u64, i64)) -> 
 
 #[test]
 fn thirty_quiet_minutes_raise_nothing_above_l4() {
-    for seed in [1, 2, 3, 4, 5] {
+    quiet_run(protocol::CoreConfig::default(), [1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_fast_test_core_is_just_as_quiet() {
+    // The e2e tests run the core with 100 ms slots; it must not raise alarms a real core would not.
+    quiet_run(
+        protocol::CoreConfig {
+            slot_ms: 100,
+            slot_jitter_ms: 8,
+            price_tick_ms: 100,
+            ..protocol::CoreConfig::default()
+        },
+        [1, 2, 3],
+    );
+}
+
+fn quiet_run<const N: usize>(base: protocol::CoreConfig, seeds: [u64; N]) {
+    for seed in seeds {
         let genesis = 1_800_000_000_000;
         let config = protocol::CoreConfig {
             seed,
-            ..protocol::CoreConfig::default()
+            ..base.clone()
         };
         let mut core = protocol::Core::new(config, genesis).unwrap();
         let mut pipeline = detector::Pipeline::new(
