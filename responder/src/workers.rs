@@ -85,6 +85,11 @@ impl Responder {
         let poll = self.inner.config.delivery.poll_interval.get();
         tracing::info!(channel, "delivery worker started");
         loop {
+            // Register for wake-ups before looking for work: a page queued while this round runs must wake
+            // the next wait, not be missed until the poll (`notify_waiters` only wakes registered waiters).
+            let woken = self.inner.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             // Drain: keep claiming while full batches come back.
             loop {
                 match self.deliver_due_once(channel).await {
@@ -99,7 +104,7 @@ impl Responder {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                () = self.inner.wake.notified() => {}
+                () = &mut woken => {}
                 () = tokio::time::sleep(poll) => {}
             }
         }
