@@ -36,10 +36,8 @@ fn kind_error<E: HasKind + std::fmt::Display>(error: E) -> ApiError {
     ApiError::new(error.kind(), error.to_string())
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<Json<Value>, ApiError> {
-    serde_json::to_value(value)
-        .map(Json)
-        .map_err(|error| ApiError::internal("cannot encode the response", &error))
+fn json_body(value: &impl serde::Serialize) -> Result<Json<Value>, ApiError> {
+    super::error::to_json(value).map(Json)
 }
 
 async fn pause(
@@ -59,7 +57,7 @@ async fn pause(
         )
         .await
         .map_err(kind_error)?;
-    to_json(&outcome)
+    json_body(&outcome)
 }
 
 async fn unpause(
@@ -73,7 +71,7 @@ async fn unpause(
         .request_unpause(&request.module, &request.reason, &actor(&principal))
         .await
         .map_err(kind_error)?;
-    to_json(&outcome)
+    json_body(&outcome)
 }
 
 async fn audit_log(
@@ -81,7 +79,7 @@ async fn audit_log(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Role::Viewer)?;
-    to_json(&state.actions.pause.audit_log().await.map_err(kind_error)?)
+    json_body(&state.actions.pause.audit_log().await.map_err(kind_error)?)
 }
 
 async fn healthcheck_runs(
@@ -89,7 +87,7 @@ async fn healthcheck_runs(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Role::Viewer)?;
-    to_json(
+    json_body(
         &state
             .actions
             .healthchecks
@@ -105,7 +103,7 @@ async fn run_suite(
     Path(suite): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Role::Responder)?;
-    to_json(
+    json_body(
         &state
             .actions
             .healthchecks

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, to_json};
 use crate::auth::{Principal, Role};
 
 /// Most points a single series query returns, so one request cannot copy the whole store.
@@ -34,10 +34,7 @@ async fn targets(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Role::Viewer)?;
-    Ok(Json(
-        serde_json::to_value(state.live.engine.targets_response())
-            .map_err(|error| ApiError::internal("cannot encode targets", &error))?,
-    ))
+    Ok(Json(to_json(&state.live.engine.targets_response())?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,7 +170,5 @@ async fn ux_beacons(
         .ux
         .ingest(&body)
         .map_err(|error| ApiError::new(error.kind(), error.to_string()))?;
-    Ok(Json(serde_json::to_value(report).map_err(|error| {
-        ApiError::internal("cannot encode the report", &error)
-    })?))
+    Ok(Json(to_json(&report)?))
 }

@@ -130,3 +130,9 @@ fn source_text(error: &(dyn std::error::Error + 'static)) -> String {
     }
     innermost
 }
+
+/// Serialises a response body; a value that cannot be encoded is an internal error.
+pub fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(value)
+        .map_err(|error| ApiError::internal("cannot encode the response", &error))
+}

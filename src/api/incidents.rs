@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::{ApiError, ApiJson};
+use super::error::{ApiError, ApiJson, to_json};
 use crate::auth::{Principal, Role};
 
 pub fn router() -> Router<AppState> {
@@ -299,9 +299,4 @@ fn escape_html(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<Value, ApiError> {
-    serde_json::to_value(value)
-        .map_err(|error| ApiError::internal("cannot encode the response", &error))
 }
