@@ -153,7 +153,19 @@ fn load_settings(
 }
 
 fn check(args: CheckArgs, env: &HashMap<String, String>) -> ExitCode {
-    match load_settings(args.config.as_ref(), env) {
+    // The defaults are checked too: they read ./runbooks and ./alerts/policy.toml when present.
+    let loaded = load_settings(args.config.as_ref(), env).and_then(|settings| {
+        let issues = settings.validate(env);
+        if issues.is_empty() {
+            Ok(settings)
+        } else {
+            for issue in issues {
+                eprintln!("{issue}");
+            }
+            Err(ExitCode::from(EXIT_INVALID))
+        }
+    });
+    match loaded {
         Ok(_) => {
             let name = args.config.map_or_else(
                 || "the built-in defaults".to_owned(),

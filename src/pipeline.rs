@@ -39,16 +39,23 @@ pub struct DetectorSettings {
 }
 
 impl DetectorSettings {
+    /// Where the shipped policy sits in a checkout; used when present and no other file is configured.
+    pub const DEFAULT_POLICY: &'static str = "./alerts/policy.toml";
+
+    /// The policy in force: the configured file, else `./alerts/policy.toml` when it exists (so edits to it
+    /// take effect), else the shipped policy compiled into the binary.
     pub fn load_policy(&self) -> Result<detector::Policy, String> {
-        match &self.policy {
-            None => Ok(detector::Policy::default_policy()),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|error| format!("{}: cannot read: {error}", path.display()))?;
-                detector::Policy::from_toml_str(&text, &path.display().to_string())
-                    .map_err(|error| error.to_string())
+        let path = match &self.policy {
+            Some(path) => path.clone(),
+            None if std::path::Path::new(Self::DEFAULT_POLICY).exists() => {
+                Self::DEFAULT_POLICY.into()
             }
-        }
+            None => return Ok(detector::Policy::default_policy()),
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("{}: cannot read: {error}", path.display()))?;
+        detector::Policy::from_toml_str(&text, &path.display().to_string())
+            .map_err(|error| error.to_string())
     }
 }
 

@@ -286,3 +286,45 @@ fn replay_scores_files_and_trees_causally_and_names_file_and_line_for_bad_input(
         );
     }
 }
+
+#[test]
+fn check_validates_the_runbooks_and_policy_in_the_working_directory_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = Command::new(VIGIL)
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "no runbooks or policy here: the built-in defaults are fine"
+    );
+
+    std::fs::create_dir_all(dir.path().join("runbooks")).unwrap();
+    std::fs::write(
+        dir.path().join("runbooks/broken.md"),
+        "+++\ntitle = \"x\"\nsteps = 3\n+++\n# Broken\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("alerts")).unwrap();
+    std::fs::write(
+        dir.path().join("alerts/policy.toml"),
+        "[[rules]]\nname = \"x\"\nlevel = \"L9\"\n",
+    )
+    .unwrap();
+    let out = Command::new(VIGIL)
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.md:"),
+        "the runbook file is named: {stderr}"
+    );
+    assert!(
+        stderr.contains("policy.toml:"),
+        "the policy file is named: {stderr}"
+    );
+}
