@@ -44,6 +44,8 @@ pub struct ResponderConfig {
     pub heartbeats: Vec<HeartbeatConfig>,
     /// Vigil's own dead-man's switch: a URL pinged periodically, which alerts elsewhere when pings stop.
     pub dead_mans_switch: Option<DeadMansSwitchConfig>,
+    /// Status-page subscriptions (email and webhook notices of public incident updates).
+    pub subscriptions: crate::status::SubscriptionsConfig,
 }
 
 impl Default for ResponderConfig {
@@ -68,6 +70,7 @@ impl Default for ResponderConfig {
             oncall: Vec::new(),
             heartbeats: Vec::new(),
             dead_mans_switch: None,
+            subscriptions: crate::status::SubscriptionsConfig::default(),
         }
     }
 }
@@ -541,6 +544,14 @@ impl ResponderConfig {
             let path = at(&format!("channels[{index}]"));
             if channel.name().trim().is_empty() {
                 report(format!("{path}.name"), "must not be empty".to_owned());
+            } else if crate::status::RESERVED_CHANNELS.contains(&channel.name()) {
+                report(
+                    format!("{path}.name"),
+                    format!(
+                        "{:?} is reserved for status-page subscribers",
+                        channel.name()
+                    ),
+                );
             } else if !names.insert(channel.name().to_owned()) {
                 report(
                     format!("{path}.name"),
@@ -592,6 +603,8 @@ impl ResponderConfig {
                 }
             }
         }
+        self.subscriptions
+            .validate(&at("subscriptions"), &self.channels, &mut report);
         for (index, channel) in self.channels.iter().enumerate() {
             if let Some(fallback) = channel.fallback() {
                 if !names.contains(fallback) {

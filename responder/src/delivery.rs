@@ -27,6 +27,9 @@ impl Responder {
     /// Claims and sends the due pages of one channel; returns how many it handled. Run by the channel's
     /// delivery worker; tests call it directly with a pinned clock.
     pub async fn deliver_due_once(&self, channel_name: &str) -> Result<usize> {
+        if channel_name == crate::status::FANOUT_CHANNEL {
+            return self.fan_out_due_once().await;
+        }
         let inner = &self.inner;
         let delivery = &inner.config.delivery;
         let Some(channel) = inner.channels.get(channel_name).cloned() else {

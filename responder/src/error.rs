@@ -24,6 +24,14 @@ pub enum ResponderError {
     },
     #[error(transparent)]
     AckLink(#[from] AckLinkError),
+    /// A confirm or unsubscribe link that is malformed, forged, expired or superseded.
+    #[error("subscription link is not valid: {0}")]
+    SubscriptionLink(String),
+    #[error("subscription {0} not found")]
+    SubscriptionNotFound(String),
+    /// Subscriptions (or this kind of them) are switched off in the config.
+    #[error("{0}")]
+    SubscriptionsUnavailable(String),
     #[error("responder storage failed")]
     Store(#[from] StoreError),
     #[error("invalid responder configuration: {}", .0.iter().map(|(path, message)| format!("{path}: {message}")).collect::<Vec<_>>().join("; "))]
@@ -43,7 +51,10 @@ impl model::HasKind for ResponderError {
             ResponderError::IncidentNotFound(_)
             | ResponderError::SilenceNotFound(_)
             | ResponderError::UnknownHeartbeat(_)
-            | ResponderError::UnknownSchedule(_) => ErrorKind::NotFound,
+            | ResponderError::UnknownSchedule(_)
+            | ResponderError::SubscriptionNotFound(_) => ErrorKind::NotFound,
+            ResponderError::SubscriptionLink(_) => ErrorKind::Forbidden,
+            ResponderError::SubscriptionsUnavailable(_) => ErrorKind::Conflict,
             ResponderError::InvalidInput(_) | ResponderError::Config(_) => ErrorKind::InvalidInput,
             ResponderError::WrongState { .. } => ErrorKind::Conflict,
             ResponderError::AckLink(error) => error.kind(),

@@ -32,6 +32,7 @@ mod postmortem;
 pub mod runbooks;
 mod service;
 pub mod signing;
+pub mod status;
 pub mod store;
 pub mod time;
 mod workers;
@@ -47,5 +48,8 @@ pub use service::{
     AlertInput, AlertStatus, Assign, IncidentDetail, IncidentList, IncidentSummary, IngestOutcome,
     NewIncidentInput, NewSilenceInput, PageList, PageView, Responder, ResponderBuilder, SetLevel,
     SilenceList, SilenceView, StatusUpdate, TimelineView,
+};
+pub use status::{
+    SubscribeOutcome, SubscribeRequest, SubscriptionList, SubscriptionView, SubscriptionsConfig,
 };
 pub use store::{NewScenarioEvent, ScenarioEvent, Store, StoreError, connect};

@@ -54,7 +54,7 @@ pub(crate) struct Inner {
     pub config: ResponderConfig,
     pub channels: BTreeMap<String, Arc<dyn Channel>>,
     policies: BTreeMap<Level, EscalationConfig>,
-    signer: AckSigner,
+    pub(crate) signer: AckSigner,
     maintenance: Vec<MaintenanceWindow>,
     schedules: BTreeMap<String, Schedule>,
     runbooks: Option<RunbookResolver>,
@@ -126,6 +126,16 @@ impl ResponderBuilder {
                     source,
                 })?;
             channels.insert(config.name().to_owned(), channel);
+        }
+        let subscriber_channels =
+            crate::channels::build_subscriber_channels(&self.config, &*self.env).map_err(
+                |source| ResponderError::Channel {
+                    name: "subscriptions".to_owned(),
+                    source,
+                },
+            )?;
+        for channel in subscriber_channels {
+            channels.insert(channel.name().to_owned(), channel);
         }
         for channel in self.extra_channels {
             channels.insert(channel.name().to_owned(), channel);
@@ -783,6 +793,7 @@ impl Responder {
             ),
         ));
         self.start_escalation(incident, write, now, suppression);
+        self.notice_opening(incident, write, now);
     }
 
     pub(crate) async fn observe(&self, observation: Observation) -> Result<IngestOutcome> {
@@ -880,6 +891,8 @@ impl Responder {
                     let suppression = self.suppression(&incident, now).await?;
                     self.start_escalation(&mut incident, &mut write, now, suppression.as_ref());
                 }
+                // An L4 notice that grew into an outage is news to subscribers now.
+                self.notice_opening(&incident, &mut write, now);
             }
             match self.inner.store.update_incident(&incident, &write).await {
                 Ok(()) => {
@@ -1069,6 +1082,7 @@ impl Responder {
             ack_url,
             on_call,
             step,
+            subscriber: None,
         }
     }
 
@@ -1399,6 +1413,13 @@ impl Responder {
             .timeline
             .push(NewTimelineEntry::new(now, "resolved", actor, text));
         self.follow_up_pages(incident, write, PageAction::Resolve, now);
+        write.pages.extend(self.status_notice(
+            incident,
+            "resolved",
+            "resolved",
+            "This incident has been resolved.",
+            now,
+        ));
         tracing::info!(incident_id = %incident.id, actor, "incident resolved");
     }
 
@@ -1470,6 +1491,7 @@ impl Responder {
                     }
                 ),
             ));
+            responder.notice_opening(incident, write, now);
             if incident.state == IncidentState::Triggered {
                 if input.level.is_more_severe_than(previous) {
                     responder.start_escalation(incident, write, now, suppression);
@@ -1541,6 +1563,20 @@ impl Responder {
                 "status_update",
                 actor,
                 format!("{}: {message}", input.status),
+            ));
+            // A "resolved" update is the resolution notice (same key as the automatic one, so
+            // subscribers hear it once, in the words of the person who posted it).
+            let key = if input.status == "resolved" {
+                "resolved".to_owned()
+            } else {
+                format!("v{}", incident.version)
+            };
+            write.pages.extend(responder.status_notice(
+                incident,
+                &key,
+                &input.status,
+                &message,
+                now,
             ));
             if input.status == "resolved" && incident.state != IncidentState::Resolved {
                 responder.apply_resolve(
@@ -1918,6 +1954,7 @@ impl Responder {
                 ack_url: None,
                 on_call: None,
                 step: "digest".to_owned(),
+                subscriber: None,
             };
             pages.push(new_page(&page, channel, now));
         }

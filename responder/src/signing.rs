@@ -67,6 +67,23 @@ impl AckSigner {
         }
     }
 
+    /// HMAC-SHA256 of `message` under this secret, hex. Callers prefix `message` with what it is for
+    /// (`confirm-subscription.…`), so a signature made for one purpose never verifies for another.
+    pub fn sign(&self, message: &str) -> String {
+        hmac_sha256_hex(&self.secret, message.as_bytes())
+    }
+
+    /// Whether `signature` (hex) is [`AckSigner::sign`] of `message`, compared in constant time.
+    pub fn check(&self, message: &str, signature: &str) -> bool {
+        let Ok(signature) = hex::decode(signature) else {
+            return false;
+        };
+        let mut mac =
+            HmacSha256::new_from_slice(&self.secret).expect("hmac takes keys of any length");
+        mac.update(message.as_bytes());
+        mac.verify_slice(&signature).is_ok()
+    }
+
     /// A token acknowledging `incident_id`, valid until `expires_at_ms`.
     pub fn token(&self, incident_id: &str, expires_at_ms: UnixMs) -> String {
         let signed = format!("{incident_id}.{expires_at_ms}");

@@ -18,7 +18,12 @@ impl Responder {
     /// process (several replicas may each run them: claims, versions and idempotency keys keep them from
     /// doubling work).
     pub fn spawn_workers(&self, tasks: &TaskTracker, shutdown: CancellationToken) {
-        for channel in self.inner.channels.keys() {
+        let mut delivered: Vec<&String> = self.inner.channels.keys().collect();
+        let fanout = crate::status::FANOUT_CHANNEL.to_owned();
+        if self.inner.config.subscriptions.enabled {
+            delivered.push(&fanout);
+        }
+        for channel in delivered {
             let responder = self.clone();
             let channel = channel.clone();
             let shutdown = shutdown.clone();

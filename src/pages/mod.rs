@@ -24,6 +24,7 @@ mod incident;
 mod oncall;
 mod session;
 pub mod status;
+mod subscribe;
 #[cfg(test)]
 mod tests;
 
@@ -76,6 +77,7 @@ struct Inner {
     status: RwLock<Option<Arc<StatusSnapshot>>>,
     rebuild: tokio::sync::Mutex<()>,
     series: Mutex<BTreeMap<String, VecDeque<(i64, f64)>>>,
+    subscribe_budget: Mutex<subscribe::RequestBudget>,
 }
 
 /// The public status page, pre-rendered.
@@ -86,6 +88,8 @@ pub struct StatusSnapshot {
     html: Bytes,
     summary: Bytes,
     feed: Bytes,
+    /// The component ids the page lists (what readers can subscribe to).
+    components: Vec<String>,
 }
 
 impl HasTokens for Web {
@@ -107,6 +111,7 @@ impl Web {
                 status: RwLock::new(None),
                 rebuild: tokio::sync::Mutex::new(()),
                 series: Mutex::default(),
+                subscribe_budget: Mutex::default(),
             }),
         };
         let weak = Arc::downgrade(&web.inner);
@@ -194,8 +199,16 @@ impl Web {
         let generation = self.generation();
         let inputs = self.status_inputs().await?;
         let model = status::build_model(&inputs);
+        let subscribe_kinds: Vec<&'static str> = self
+            .app()
+            .responder
+            .subscription_kinds()
+            .into_iter()
+            .map(responder::store::SubscriptionKind::as_str)
+            .collect();
         let html = status::StatusPage {
             model: &model,
+            subscribe_kinds: &subscribe_kinds,
             live: true,
             section: "status",
         }
@@ -219,6 +232,7 @@ impl Web {
             html: Bytes::from(html),
             summary: Bytes::from(summary),
             feed: Bytes::from(feed),
+            components: model.components.iter().map(|row| row.id.clone()).collect(),
         })
     }
 
@@ -389,6 +403,18 @@ pub fn router(app: AppState) -> Router {
         .route("/api/v1/status/summary.json", get(status_summary))
         .route("/feed.atom", get(status_feed))
         .route("/events", get(events))
+        .route("/subscriptions", post(subscribe::subscribe_form))
+        .route(
+            "/api/v1/status/subscriptions",
+            post(subscribe::subscribe_json),
+        )
+        .route("/subscriptions/confirm", get(subscribe::confirm))
+        .route(
+            "/subscriptions/unsubscribe",
+            get(subscribe::unsubscribe_form).post(subscribe::unsubscribe),
+        )
+        .route("/api/v1/subscriptions", get(subscribe::list))
+        .route("/api/v1/subscriptions/{id}/cancel", post(subscribe::cancel))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/incidents/{id}", get(incident::page))

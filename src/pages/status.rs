@@ -21,6 +21,7 @@ use std::collections::BTreeSet;
 use askama::Template;
 use model::Level;
 use responder::MaintenancePeriod;
+pub use responder::status::{component_name, is_public};
 use responder::store::{Incident, IncidentState, TimelineEntry};
 use responder::time::rfc3339;
 use serde_json::{Value, json};
@@ -32,8 +33,6 @@ pub const UPTIME_DAYS: i64 = 90;
 pub const BASE_COMPONENTS: [&str; 8] = [
     "chain", "peg", "bridge", "escrow", "auction", "staking", "registry", "api",
 ];
-/// Incident categories that concern Vigil itself, not the protocol's users.
-const INTERNAL_CATEGORIES: [&str; 2] = ["heartbeat", "oncall"];
 /// How far back resolved incidents are listed under "Past incidents" and in the feed.
 pub const PAST_DAYS: i64 = 14;
 
@@ -87,23 +86,6 @@ pub fn impact_of(level: Level) -> &'static str {
         Level::L3 => "minor",
         Level::L4 => "none",
     }
-}
-
-pub fn component_name(id: &str) -> String {
-    match id {
-        "api" => "API".to_owned(),
-        "peg" => "TRN peg".to_owned(),
-        other => {
-            let mut chars = other.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_uppercase().collect::<String>() + chars.as_str()
-            })
-        }
-    }
-}
-
-pub fn is_public(incident: &Incident) -> bool {
-    !INTERNAL_CATEGORIES.contains(&incident.category.as_str())
 }
 
 /// What the model is built from; [`crate::pages::Web`] reads it from the store and the responder.
@@ -590,8 +572,28 @@ pub fn summary_json(model: &StatusModel) -> Value {
 #[template(path = "status.html")]
 pub struct StatusPage<'a> {
     pub model: &'a StatusModel,
+    /// `email`, `webhook`: the subscription kinds offered (none: no form).
+    pub subscribe_kinds: &'a [&'static str],
     pub live: bool,
     pub section: &'static str,
+}
+
+impl StatusPage<'_> {
+    /// The label of the subscribe form's address field for the kinds offered.
+    pub fn address_label(&self) -> &'static str {
+        match self.subscribe_kinds {
+            ["email"] => "Email address",
+            ["webhook"] => "Webhook URL",
+            _ => "Email address or webhook URL",
+        }
+    }
+}
+
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "email" => "Email",
+        _ => "Webhook (JSON POST)",
+    }
 }
 
 #[derive(Template)]
@@ -842,6 +844,7 @@ mod tests {
         let model = build_model(&inputs(vec![(open, vec![])]));
         let html = StatusPage {
             model: &model,
+            subscribe_kinds: &["email", "webhook"],
             live: true,
             section: "status",
         }

@@ -25,6 +25,14 @@ impl Drop for App {
 }
 
 async fn spawn(tokens: Vec<TokenSettings>, env: HashMap<String, String>) -> App {
+    spawn_with(tokens, env, |_| {}).await
+}
+
+async fn spawn_with(
+    tokens: Vec<TokenSettings>,
+    env: HashMap<String, String>,
+    adjust: impl FnOnce(&mut Settings),
+) -> App {
     crate::telemetry::ensure_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
@@ -32,6 +40,7 @@ async fn spawn(tokens: Vec<TokenSettings>, env: HashMap<String, String>) -> App 
     settings.storage.data_dir = dir.path().to_path_buf();
     settings.core.slot_ms = 100;
     settings.tokens = tokens;
+    adjust(&mut settings);
     let app = Application::build(settings, &env, &()).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let stop = CancellationToken::new();
@@ -295,4 +304,197 @@ async fn oncall_and_governance_render_what_the_pipeline_knows() {
     assert!(html.contains(r#"id="module-escrow" data-paused="true""#));
     assert!(html.contains(r#"id="chain-state" data-ok="true""#));
     assert!(html.contains("drill"));
+}
+
+/// A loopback webhook receiver that keeps every JSON body it is sent.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = received.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, received)
+}
+
+async fn wait_for_bodies(
+    received: &std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    count: usize,
+) -> Vec<Value> {
+    for _ in 0..100 {
+        let bodies = received.lock().unwrap().clone();
+        if bodies.len() >= count {
+            return bodies;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "expected {count} webhook bodies, got {:?}",
+        received.lock().unwrap()
+    );
+}
+
+/// The part of a link Vigil itself serves (links carry the configured base URL).
+fn path_of(url: &str) -> String {
+    let after_scheme = url.split_once("://").unwrap().1;
+    format!("/{}", after_scheme.split_once('/').unwrap().1)
+}
+
+#[tokio::test]
+async fn a_reader_subscribes_with_the_form_confirms_by_link_hears_updates_and_unsubscribes() {
+    let (hook, received) = webhook_receiver().await;
+    let app = spawn_with(vec![], HashMap::new(), |settings| {
+        settings.responder.subscriptions.allow_private_webhooks = true;
+    })
+    .await;
+
+    // The status page offers the form, listing the components.
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(html.contains(r#"action="/subscriptions""#), "no form");
+    assert!(html.contains(r#"name="component" value="bridge""#));
+
+    // Posting it (as a browser without JavaScript would) asks for confirmation and sends one message.
+    let response = app
+        .http
+        .post(format!("{}/subscriptions", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "kind=webhook&address={}&component=bridge&component=peg",
+            urlencode(&hook)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert!(response.text().await.unwrap().contains("confirmation link"));
+    let bodies = wait_for_bodies(&received, 1).await;
+    assert_eq!(bodies[0]["type"], "subscription.confirm");
+    let confirm = bodies[0]["subscription"]["confirm_url"].as_str().unwrap();
+
+    // Following the link confirms.
+    let confirmed = app.get(&path_of(confirm)).await;
+    assert_eq!(confirmed.status(), 200);
+    assert!(confirmed.text().await.unwrap().contains("Bridge, TRN peg"));
+
+    // A public update on the bridge reaches the subscriber.
+    let id = app.open_incident("L2", "bridge").await;
+    let bodies = wait_for_bodies(&received, 2).await;
+    assert_eq!(bodies[1]["incident"]["id"], id.as_str());
+    assert_eq!(bodies[1]["incident"]["status"], "investigating");
+    let update = app
+        .http
+        .post(format!("{}/api/v1/incidents/{id}/status-update", app.base))
+        .json(&json!({"status": "identified", "message": "A relayer is stuck."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(update.status(), 200);
+    let bodies = wait_for_bodies(&received, 3).await;
+    assert_eq!(
+        bodies[2]["incident"]["update"]["body"],
+        "A relayer is stuck."
+    );
+    // The operators' list shows it confirmed.
+    let list: Value = app.get("/api/v1/subscriptions").await.json().await.unwrap();
+    assert_eq!(list["subscriptions"][0]["state"], "confirmed");
+    assert_eq!(
+        list["subscriptions"][0]["components"],
+        json!(["bridge", "peg"])
+    );
+
+    // The unsubscribe link asks first (GET changes nothing), then the button unsubscribes.
+    let unsubscribe = path_of(
+        bodies[2]["subscription"]["unsubscribe_url"]
+            .as_str()
+            .unwrap(),
+    );
+    let ask = app.get(&unsubscribe).await;
+    assert_eq!(ask.status(), 200);
+    assert!(ask.text().await.unwrap().contains(r#"name="token""#));
+    let list: Value = app.get("/api/v1/subscriptions").await.json().await.unwrap();
+    assert_eq!(list["subscriptions"][0]["state"], "confirmed");
+    let done = app
+        .http
+        .post(format!("{}{unsubscribe}", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let list: Value = app.get("/api/v1/subscriptions").await.json().await.unwrap();
+    assert_eq!(list["subscriptions"][0]["state"], "unsubscribed");
+}
+
+#[tokio::test]
+async fn subscription_requests_with_bad_input_get_clear_errors() {
+    let app = spawn(vec![], HashMap::new()).await;
+    let post = |body: Value| {
+        let http = app.http.clone();
+        let url = format!("{}/api/v1/status/subscriptions", app.base);
+        async move { http.post(url).json(&body).send().await.unwrap() }
+    };
+    for (body, status, needle) in [
+        (
+            json!({"webhook": "https://hooks.example.org/x", "components": ["moon"]}),
+            400,
+            "moon",
+        ),
+        (json!({"webhook": "http://127.0.0.1:1/x"}), 400, "private"),
+        (
+            json!({"email": "a@example.org", "webhook": "https://x.org/"}),
+            400,
+            "exactly one",
+        ),
+        (
+            json!({"webhook": "https://hooks.example.org/x", "colour": "red"}),
+            400,
+            "colour",
+        ),
+        // No email channel is configured by default, so email is not offered.
+        (json!({"email": "a@example.org"}), 409, "not offered"),
+    ] {
+        let response = post(body.clone()).await;
+        assert_eq!(response.status(), status, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["error"]["message"].as_str().unwrap().contains(needle),
+            "{body}: {error}"
+        );
+    }
+    let accepted =
+        post(json!({"webhook": "https://hooks.example.org/x", "components": ["Bridge"]})).await;
+    assert_eq!(accepted.status(), 202);
+    let outcome: Value = accepted.json().await.unwrap();
+    assert_eq!(outcome["state"], "pending");
+    assert_eq!(outcome["components"], json!(["bridge"]));
+
+    // Forged links are refused with a page, not a crash.
+    let forged = app
+        .get("/subscriptions/confirm?token=sub-1.1.99999999999999.00")
+        .await;
+    assert_eq!(forged.status(), 403);
+    let forged = app.get("/subscriptions/unsubscribe?token=nonsense").await;
+    assert_eq!(forged.status(), 403);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -9,4 +9,5 @@ mod live;
 mod paging;
 mod peers;
 mod quiet;
+mod subscriptions;
 mod support;

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::{Digest, Sha256};
@@ -76,14 +76,55 @@ impl EmailChannel {
         })
     }
 
+    /// The channel that mails status-page subscribers ([`crate::status::EMAIL_CHANNEL`]) through the
+    /// SMTP server and From address of `config`; each message goes to its page's subscriber only.
+    pub fn for_subscribers(
+        config: &EmailChannelConfig,
+        password: Option<String>,
+    ) -> Result<Self, ChannelError> {
+        let mut channel = Self::new(config, password)?;
+        channel.name = crate::status::EMAIL_CHANNEL.to_owned();
+        channel.to.clear();
+        Ok(channel)
+    }
+
     fn message(&self, page: &Page) -> Result<Message, ChannelError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(page.subject())
             .message_id(Some(message_id(&page.idempotency_key)))
             .header(ContentType::TEXT_PLAIN);
-        for to in &self.to {
-            builder = builder.to(to.clone());
+        match &page.subscriber {
+            Some(subscriber) => {
+                let to = subscriber.address.parse::<Mailbox>().map_err(|error| {
+                    ChannelError::Misconfigured(format!(
+                        "subscriber {:?} is not an email address: {error}",
+                        subscriber.address
+                    ))
+                })?;
+                // RFC 2369 and RFC 8058: mail clients offer a one-click unsubscribe button.
+                builder = builder
+                    .to(to)
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                        format!("<{}>", subscriber.unsubscribe_url),
+                    ))
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                        "List-Unsubscribe=One-Click".to_owned(),
+                    ));
+            }
+            None if self.to.is_empty() => {
+                return Err(ChannelError::Misconfigured(format!(
+                    "channel {} only mails status-page subscribers",
+                    self.name
+                )));
+            }
+            None => {
+                for to in &self.to {
+                    builder = builder.to(to.clone());
+                }
+            }
         }
         builder.body(page.text()).map_err(ChannelError::Email)
     }

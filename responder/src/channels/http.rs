@@ -144,7 +144,9 @@ impl PagerDutyChannel {
             .clone()
             .unwrap_or_else(|| page.idempotency_key.clone());
         let event_action = match page.action {
-            PageAction::Trigger | PageAction::Digest => "trigger",
+            PageAction::Trigger | PageAction::Digest | PageAction::Notice | PageAction::Confirm => {
+                "trigger"
+            }
             PageAction::Acknowledge => "acknowledge",
             PageAction::Resolve => "resolve",
         };
@@ -258,6 +260,119 @@ impl Channel for WebhookChannel {
     }
 }
 
+/// Resolves names with the system resolver and drops every non-public address, so a subscriber's
+/// webhook name cannot be pointed at loopback or an internal network after it was accepted.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|address| crate::status::is_public_ip(address.ip()))
+                .collect();
+            if addresses.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(addresses.into_iter());
+            Ok(addresses)
+        })
+    }
+}
+
+/// Status-page subscriber webhooks ([`crate::status::WEBHOOK_CHANNEL`]): each page is POSTed to its
+/// subscriber's URL as JSON. Redirects are not followed and, unless `allow_private`, only public
+/// addresses are connected to.
+pub struct SubscriberWebhookChannel {
+    allow_private: bool,
+    client: reqwest::Client,
+}
+
+impl SubscriberWebhookChannel {
+    pub fn new(allow_private: bool) -> Result<Self, ChannelError> {
+        http_client(TIMEOUT)?;
+        let mut builder = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none());
+        if !allow_private {
+            builder = builder.dns_resolver(std::sync::Arc::new(PublicOnlyResolver));
+        }
+        Ok(Self {
+            allow_private,
+            client: builder.build().map_err(ChannelError::Transport)?,
+        })
+    }
+
+    /// The JSON a subscriber receives: what happened, in public words, and the links.
+    pub fn body(page: &Page) -> Result<serde_json::Value, ChannelError> {
+        let subscriber = page
+            .subscriber
+            .as_ref()
+            .ok_or_else(|| ChannelError::Misconfigured("page has no subscriber".to_owned()))?;
+        let mut body = json!({
+            "type": if page.action == PageAction::Confirm { "subscription.confirm" } else { "incident.update" },
+            "subscription": {
+                "id": subscriber.subscription_id,
+                "components": subscriber.components,
+                "unsubscribe_url": subscriber.unsubscribe_url,
+            },
+            "page": {"url": subscriber.status_url},
+            "sent_at": page.since,
+        });
+        if let Some(confirm_url) = &subscriber.confirm_url {
+            body["subscription"]["confirm_url"] = json!(confirm_url);
+        }
+        if page.action == PageAction::Notice {
+            body["incident"] = json!({
+                "id": page.incident_id,
+                "name": page.title,
+                "component": page.component,
+                "impact": page.level.map(|level| match level {
+                    model::Level::L1 => "critical",
+                    model::Level::L2 => "major",
+                    model::Level::L3 => "minor",
+                    model::Level::L4 => "none",
+                }),
+                "status": page.step,
+                "update": {"status": page.step, "body": page.summary, "at": page.since},
+            });
+        }
+        Ok(body)
+    }
+}
+
+#[async_trait]
+impl Channel for SubscriberWebhookChannel {
+    fn name(&self) -> &str {
+        crate::status::WEBHOOK_CHANNEL
+    }
+
+    fn kind(&self) -> &'static str {
+        "webhook"
+    }
+
+    async fn send(&self, page: &Page) -> Result<Delivery, ChannelError> {
+        let body = Self::body(page)?;
+        let Some(subscriber) = &page.subscriber else {
+            return Err(ChannelError::Misconfigured(
+                "page has no subscriber".to_owned(),
+            ));
+        };
+        // Checked again at send time: the address was accepted under the config of that day.
+        let url = crate::status::normalise_webhook(&subscriber.address, self.allow_private)
+            .map_err(|error| ChannelError::Misconfigured(error.to_string()))?;
+        let request = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("idempotency-key", &page.idempotency_key)
+            .json(&body);
+        post(request).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +392,7 @@ mod tests {
             ack_url: Some("https://vigil.example.test/ack/t".to_owned()),
             on_call: None,
             step: "L1/0/0".to_owned(),
+            subscriber: None,
         }
     }
 

@@ -17,7 +17,9 @@ mod http;
 mod log;
 
 pub use email::{EmailChannel, message_id as email_message_id};
-pub use http::{PagerDutyChannel, SlackChannel, WebhookChannel, http_client};
+pub use http::{
+    PagerDutyChannel, SlackChannel, SubscriberWebhookChannel, WebhookChannel, http_client,
+};
 pub use log::LogChannel;
 
 /// What a successful send reports, for logs.
@@ -120,4 +122,36 @@ pub fn build_channel(
             Arc::new(WebhookChannel::new(&webhook.name, &webhook.url, key)?)
         }
     })
+}
+
+/// The channels that carry status-page subscriber messages ([`crate::status::EMAIL_CHANNEL`] through the
+/// configured email channel's SMTP server, [`crate::status::WEBHOOK_CHANNEL`]), as far as the config
+/// offers them.
+pub fn build_subscriber_channels(
+    config: &crate::config::ResponderConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Arc<dyn Channel>>, ChannelError> {
+    let subscriptions = &config.subscriptions;
+    let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+    if !subscriptions.enabled {
+        return Ok(channels);
+    }
+    if let Some(email) = subscriptions.email_channel_config(&config.channels) {
+        let password = match &email.password_env {
+            Some(variable) => Some(env(variable).ok_or_else(|| {
+                ChannelError::Misconfigured(format!(
+                    "environment variable {variable} is not set (channel {})",
+                    email.name
+                ))
+            })?),
+            None => None,
+        };
+        channels.push(Arc::new(EmailChannel::for_subscribers(email, password)?));
+    }
+    if subscriptions.webhooks {
+        channels.push(Arc::new(SubscriberWebhookChannel::new(
+            subscriptions.allow_private_webhooks,
+        )?));
+    }
+    Ok(channels)
 }

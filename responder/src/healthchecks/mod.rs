@@ -711,6 +711,7 @@ impl HealthcheckService {
                 ack_url: None,
                 on_call: None,
                 step: "channel-test".to_owned(),
+                subscriber: None,
             };
             match channel.send(&page).await {
                 Ok(_) => sent.push(name.clone()),
@@ -794,6 +795,7 @@ impl HealthcheckService {
             ack_url: None,
             on_call: None,
             step: "digest".to_owned(),
+            subscriber: None,
         };
         self.responder
             .store()

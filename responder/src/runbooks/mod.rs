@@ -596,6 +596,7 @@ impl RunbookExecutor {
             ack_url: None,
             on_call: Some(person.clone()),
             step: format!("runbook/{role}"),
+            subscriber: None,
         };
         let new_page = crate::service::new_page(&page, &channel, now);
         match self.responder.store().enqueue_pages(&[new_page]).await {

@@ -1114,3 +1114,359 @@ async fn spawned_workers_deliver_pages_promptly_and_stop_on_cancel() {
         .await
         .expect("workers stop");
 }
+
+// ---- status-page subscriptions -------------------------------------------------------------------------
+
+struct SubscriberHarness {
+    h: Harness,
+    mail: Arc<FakeChannel>,
+    hooks: Arc<FakeChannel>,
+}
+
+/// The base harness plus recording channels in place of the subscriber email and webhook channels.
+async fn subscriber_harness() -> SubscriberHarness {
+    let test = open_sqlite().await.unwrap();
+    let clock = ManualClock::new(ms(START));
+    let (log, email, pager) = (
+        FakeChannel::new("log"),
+        FakeChannel::new("email"),
+        FakeChannel::new("pager"),
+    );
+    let mail = FakeChannel::new(crate::status::EMAIL_CHANNEL);
+    let hooks = FakeChannel::new(crate::status::WEBHOOK_CHANNEL);
+    let responder = Responder::builder(test.store.clone(), base_config())
+        .clock(Arc::new(clock.clone()))
+        .ack_secret("test-ack-secret")
+        .channel(log.clone())
+        .channel(email.clone())
+        .channel(pager.clone())
+        .channel(mail.clone())
+        .channel(hooks.clone())
+        .build()
+        .unwrap();
+    SubscriberHarness {
+        h: Harness {
+            responder,
+            clock,
+            log,
+            email,
+            pager,
+            _store: test,
+        },
+        mail,
+        hooks,
+    }
+}
+
+impl SubscriberHarness {
+    /// Fans out due notices, then delivers subscriber messages.
+    async fn deliver_notices(&self) {
+        let responder = &self.h.responder;
+        responder
+            .deliver_due_once(crate::status::FANOUT_CHANNEL)
+            .await
+            .unwrap();
+        for channel in [crate::status::EMAIL_CHANNEL, crate::status::WEBHOOK_CHANNEL] {
+            responder.deliver_due_once(channel).await.unwrap();
+        }
+    }
+
+    async fn open(&self, title: &str, component: &str, level: Level) -> String {
+        self.h
+            .responder
+            .create_incident(
+                &NewIncidentInput {
+                    title: title.to_owned(),
+                    level,
+                    component: component.to_owned(),
+                    summary: String::new(),
+                    runbook: Some("runbooks/internal-only.md".to_owned()),
+                },
+                "alice",
+            )
+            .await
+            .unwrap()
+            .incident
+            .id
+    }
+}
+
+fn token_of(url: &str) -> String {
+    url.split_once("token=").expect("token in url").1.to_owned()
+}
+
+#[tokio::test]
+async fn subscribers_confirm_by_link_and_then_hear_each_public_update_of_their_components_once() {
+    let s = subscriber_harness().await;
+    let responder = &s.h.responder;
+    let outcome = responder
+        .subscribe(&crate::status::SubscribeRequest {
+            email: Some(" Reader@Example.ORG ".to_owned()),
+            components: vec!["bridge".to_owned()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(outcome.confirmation_sent);
+    assert_eq!(outcome.address, "reader@example.org");
+
+    // Before confirming, an incident on the bridge sends nothing but the confirmation.
+    let early = s.open("bridge drained", "bridge", Level::L1).await;
+    s.deliver_notices().await;
+    let sent = s.mail.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].action, PageAction::Confirm);
+    let target = sent[0].subscriber.clone().unwrap();
+    assert_eq!(target.address, "reader@example.org");
+    assert!(target.components == vec!["Bridge".to_owned()]);
+    let confirm_url = target.confirm_url.clone().unwrap();
+    assert!(confirm_url.starts_with("https://vigil.example.test/subscriptions/confirm?token="));
+    assert!(sent[0].text().contains(&confirm_url));
+
+    // Asking again at once does not send a second confirmation.
+    let again = responder
+        .subscribe(&crate::status::SubscribeRequest {
+            email: Some("reader@example.org".to_owned()),
+            components: vec!["bridge".to_owned()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!again.confirmation_sent);
+    s.deliver_notices().await;
+    assert_eq!(s.mail.sent().len(), 1);
+
+    // A forged or altered link is refused; the real one confirms (twice is harmless).
+    let token = token_of(&confirm_url);
+    let forged = format!("{}0", &token[..token.len() - 1]);
+    assert!(matches!(
+        responder.confirm_subscription(&forged).await,
+        Err(ResponderError::SubscriptionLink(_))
+    ));
+    let confirmed = responder.confirm_subscription(&token).await.unwrap();
+    assert_eq!(confirmed.state, crate::store::SubscriptionState::Confirmed);
+    assert_eq!(confirmed.components, vec!["bridge".to_owned()]);
+    responder.confirm_subscription(&token).await.unwrap();
+
+    // A public update on the bridge reaches the subscriber in public words only.
+    responder
+        .status_update(
+            &early,
+            "alice",
+            &StatusUpdate {
+                status: "identified".to_owned(),
+                message: "A faulty relayer drained the bridge; withdrawals are paused.".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    // An incident on another component does not.
+    s.open("peg wobble", "peg", Level::L2).await;
+    s.deliver_notices().await;
+    let notices: Vec<Page> = s
+        .mail
+        .sent()
+        .into_iter()
+        .filter(|page| page.action == PageAction::Notice)
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let notice = &notices[0];
+    assert_eq!(notice.step, "identified");
+    assert_eq!(notice.subject(), "[Identified] bridge drained (Bridge)");
+    let text = notice.text();
+    assert!(text.contains("withdrawals are paused"), "{text}");
+    assert!(text.contains("/subscriptions/unsubscribe?token="), "{text}");
+    assert!(
+        !text.contains("runbooks/") && !text.contains("/incidents/") && !text.contains("ack"),
+        "internal details leaked: {text}"
+    );
+    // The fan-out row is listed with the incident; the subscriber deliveries are not its pages.
+    let detail = responder.get_incident(&early).await.unwrap();
+    assert!(
+        detail
+            .pages
+            .iter()
+            .all(|page| page.channel != crate::status::EMAIL_CHANNEL)
+    );
+    assert!(
+        detail
+            .timeline
+            .iter()
+            .all(|entry| !entry.text.contains("reader@example.org"))
+    );
+
+    // Fanning out again sends nothing twice.
+    s.deliver_notices().await;
+    assert_eq!(s.mail.sent().len(), 2);
+
+    // A "resolved" status update is the one resolution notice.
+    responder
+        .status_update(
+            &early,
+            "alice",
+            &StatusUpdate {
+                status: "resolved".to_owned(),
+                message: "Withdrawals work again.".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    s.deliver_notices().await;
+    let resolved: Vec<Page> = s
+        .mail
+        .sent()
+        .into_iter()
+        .filter(|page| page.step == "resolved")
+        .collect();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].summary, "Withdrawals work again.");
+
+    // Unsubscribing stops notices; the link works again harmlessly.
+    let unsubscribe = token_of(&resolved[0].subscriber.as_ref().unwrap().unsubscribe_url);
+    let view = responder.unsubscribe(&unsubscribe).await.unwrap();
+    assert_eq!(view.state, crate::store::SubscriptionState::Unsubscribed);
+    responder.unsubscribe(&unsubscribe).await.unwrap();
+    assert!(matches!(
+        responder.unsubscribe("sub-x.00").await,
+        Err(ResponderError::SubscriptionLink(_))
+    ));
+    let before = s.mail.sent().len();
+    s.open("bridge again", "bridge", Level::L1).await;
+    s.deliver_notices().await;
+    assert_eq!(s.mail.sent().len(), before);
+    // The old confirm link cannot bring it back.
+    assert!(responder.confirm_subscription(&token).await.is_err());
+}
+
+#[tokio::test]
+async fn only_public_and_outage_level_incidents_reach_subscribers_and_newest_confirm_link_wins() {
+    let s = subscriber_harness().await;
+    let responder = &s.h.responder;
+    responder
+        .subscribe(&crate::status::SubscribeRequest {
+            webhook: Some("https://hooks.example.org/vigil".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    s.deliver_notices().await;
+    let first = token_of(
+        s.hooks.sent()[0]
+            .subscriber
+            .as_ref()
+            .unwrap()
+            .confirm_url
+            .as_ref()
+            .unwrap(),
+    );
+    // A second request with other components, after the resend delay, supersedes the first link.
+    s.h.clock.advance(Duration::from_secs(3600));
+    responder
+        .subscribe(&crate::status::SubscribeRequest {
+            webhook: Some("https://hooks.example.org/vigil".to_owned()),
+            components: vec!["chain".to_owned()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    s.deliver_notices().await;
+    assert_eq!(s.hooks.sent().len(), 2);
+    assert!(matches!(
+        responder.confirm_subscription(&first).await,
+        Err(ResponderError::SubscriptionLink(message)) if message.contains("newer")
+    ));
+    let second = token_of(
+        s.hooks.sent()[1]
+            .subscriber
+            .as_ref()
+            .unwrap()
+            .confirm_url
+            .as_ref()
+            .unwrap(),
+    );
+    assert_eq!(
+        responder
+            .confirm_subscription(&second)
+            .await
+            .unwrap()
+            .components,
+        vec!["chain".to_owned()]
+    );
+
+    // An automatic L4 notice is not news for subscribers.
+    let l4 = signal("sig-l4", "chain", SignalCategory::Infra, Level::L4, true);
+    responder.ingest_signal(&l4).await.unwrap();
+    s.deliver_notices().await;
+    assert_eq!(s.hooks.sent().len(), 2, "{:?}", s.hooks.sent());
+    // The same L4 growing into an L2 is.
+    let l2 = signal("sig-l4", "chain", SignalCategory::Infra, Level::L2, true);
+    responder.ingest_signal(&l2).await.unwrap();
+    s.deliver_notices().await;
+    let sent = s.hooks.sent();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert_eq!(sent[2].step, "investigating");
+    let body = crate::channels::SubscriberWebhookChannel::body(&sent[2]).unwrap();
+    assert_eq!(body["type"], "incident.update");
+    assert_eq!(body["incident"]["status"], "investigating");
+    assert_eq!(body["incident"]["impact"], "major");
+    assert!(
+        body["subscription"]["unsubscribe_url"]
+            .as_str()
+            .unwrap()
+            .contains("/subscriptions/unsubscribe?token=")
+    );
+    let _ = (&s.h.log, &s.h.email, &s.h.pager);
+}
+
+#[tokio::test]
+async fn subscription_requests_are_validated_and_private_webhooks_refused() {
+    let s = subscriber_harness().await;
+    let responder = &s.h.responder;
+    for (request, expect) in [
+        (crate::status::SubscribeRequest::default(), "exactly one"),
+        (
+            crate::status::SubscribeRequest {
+                email: Some("a@b.org".to_owned()),
+                webhook: Some("https://x.org/".to_owned()),
+                ..Default::default()
+            },
+            "exactly one",
+        ),
+        (
+            crate::status::SubscribeRequest {
+                email: Some("not-an-address".to_owned()),
+                ..Default::default()
+            },
+            "not a valid address",
+        ),
+        (
+            crate::status::SubscribeRequest {
+                webhook: Some("http://169.254.169.254/latest".to_owned()),
+                ..Default::default()
+            },
+            "private",
+        ),
+        (
+            crate::status::SubscribeRequest {
+                email: Some("a@b.org".to_owned()),
+                components: vec!["<script>".to_owned()],
+                ..Default::default()
+            },
+            "components[0]",
+        ),
+    ] {
+        let error = responder.subscribe(&request).await.unwrap_err();
+        assert!(
+            matches!(error, ResponderError::InvalidInput(_)) && error.to_string().contains(expect),
+            "{request:?}: {error}"
+        );
+    }
+    assert!(
+        responder
+            .list_subscriptions()
+            .await
+            .unwrap()
+            .subscriptions
+            .is_empty()
+    );
+}

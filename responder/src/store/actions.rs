@@ -22,7 +22,7 @@ use super::StoreError;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Tables a backup must contain and the restore test compares, parents before children.
-pub const KEY_TABLES: [&str; 7] = [
+pub const KEY_TABLES: [&str; 8] = [
     "incidents",
     "incident_timeline",
     "pages",
@@ -30,6 +30,7 @@ pub const KEY_TABLES: [&str; 7] = [
     "scenario_events",
     "pause_audit",
     "healthcheck_runs",
+    "status_subscriptions",
 ];
 
 /// An audit entry before it is chained.

@@ -18,6 +18,7 @@ pub mod actions;
 mod postgres;
 mod records;
 mod sqlite;
+pub mod subscriptions;
 #[doc(hidden)]
 pub mod testsuite;
 
@@ -28,6 +29,7 @@ pub use records::{
     NewTimelineEntry, PageOutcome, PageRecord, PageState, Silence, TimelineEntry,
 };
 pub use sqlite::SqliteStore;
+pub use subscriptions::{Subscription, SubscriptionKind, SubscriptionState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,6 +62,17 @@ impl model::HasKind for StoreError {
             StoreError::Conflict(_) => model::ErrorKind::Conflict,
         }
     }
+}
+
+/// The outbox at a glance, for metrics and alerts on stuck delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct OutboxBacklog {
+    /// Pages not yet delivered (including ones waiting for a retry).
+    pub pending: i64,
+    /// When the oldest pending page was queued (Unix ms).
+    pub oldest_pending_ms: Option<i64>,
+    /// Pages dead-lettered after their retry budget or a permanent error.
+    pub failed: i64,
 }
 
 /// A start or stop of a fault scenario in the embedded core, as requested through the API or the CLI.
@@ -174,8 +187,10 @@ pub trait Store: Send + Sync + 'static {
         claim_token: &str,
         outcome: &PageOutcome,
     ) -> Result<bool, StoreError>;
-    /// The most recent pages, newest first.
+    /// The most recent pages to responders, newest first. Status-page subscriber traffic (channels
+    /// `status-*`) is left out: one public update can mean thousands of rows.
     async fn pages(&self, limit: u32) -> Result<Vec<PageRecord>, StoreError>;
+    /// The incident's pages to responders (no `status-*` rows), oldest first.
     async fn pages_of_incident(&self, incident_id: &str) -> Result<Vec<PageRecord>, StoreError>;
     /// Trigger pages without a fallback yet that are dead-lettered or pending since `pending_before_ms`.
     async fn pages_for_fallback(
@@ -184,6 +199,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<PageRecord>, StoreError>;
     /// Marks a page's fallback as handled; true only for the caller that changed it.
     async fn mark_fallback_done(&self, page_id: i64) -> Result<bool, StoreError>;
+    /// How many pages wait in the outbox, since when, and how many were dead-lettered.
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError>;
 
     async fn create_silence(&self, silence: &NewSilence) -> Result<Silence, StoreError>;
     /// Every silence, newest first, expired ones included.
@@ -193,6 +210,35 @@ pub trait Store: Send + Sync + 'static {
 
     async fn record_heartbeat(&self, name: &str, at_ms: i64) -> Result<(), StoreError>;
     async fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError>;
+
+    // ---- status-page subscriptions (see [`subscriptions`]) ----
+    /// Inserts a new subscription with the outbox rows of its request, in one transaction.
+    /// [`StoreError::Conflict`] when the address has a subscription already (a concurrent request won).
+    async fn create_subscription(
+        &self,
+        subscription: &Subscription,
+        pages: &[NewPage],
+    ) -> Result<(), StoreError>;
+    /// Writes `subscription` back if its stored version still equals `subscription.version`, with the
+    /// outbox rows of the change, in one transaction; [`StoreError::Conflict`] otherwise.
+    async fn update_subscription(
+        &self,
+        subscription: &Subscription,
+        pages: &[NewPage],
+    ) -> Result<(), StoreError>;
+    async fn subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError>;
+    async fn subscription_by_address(
+        &self,
+        kind: SubscriptionKind,
+        address: &str,
+    ) -> Result<Option<Subscription>, StoreError>;
+    /// Subscriptions in `state`, oldest first.
+    async fn subscriptions_in_state(
+        &self,
+        state: SubscriptionState,
+    ) -> Result<Vec<Subscription>, StoreError>;
+    /// The most recent subscriptions in any state, newest first.
+    async fn subscriptions(&self, limit: u32) -> Result<Vec<Subscription>, StoreError>;
 
     // ---- Responder II (see [`actions`]): pause audit log, health-check runs, backups ----
     /// Appends `entry` to the hash-chained pause audit log; returns the row with its `seq` and hashes.
@@ -611,6 +657,126 @@ macro_rules! impl_store {
                 Ok(result.rows_affected() == 1)
             }
 
+            async fn outbox_backlog(
+                &self,
+            ) -> Result<$crate::store::OutboxBacklog, $crate::store::StoreError> {
+                let (pending, oldest_pending_ms) = sqlx::query_as::<_, (i64, Option<i64>)>(
+                    "select count(*), min(created_at_ms) from pages where state = 'pending'",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                let failed: i64 =
+                    sqlx::query_scalar("select count(*) from pages where state = 'failed'")
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok($crate::store::OutboxBacklog {
+                    pending,
+                    oldest_pending_ms,
+                    failed,
+                })
+            }
+
+            async fn create_subscription(
+                &self,
+                subscription: &$crate::store::Subscription,
+                pages: &[$crate::store::NewPage],
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::subscriptions as sql;
+                let mut tx = self.pool.begin().await?;
+                let inserted =
+                    sql::bind_subscription(sqlx::query(sql::INSERT_SUBSCRIPTION), subscription)
+                        .execute(&mut *tx)
+                        .await;
+                if let Err(error) = inserted {
+                    return Err($crate::store::conflict_on_unique(
+                        error,
+                        format!(
+                            "{} {} has a subscription already",
+                            subscription.kind.as_str(),
+                            subscription.address
+                        ),
+                    ));
+                }
+                $crate::store::insert_pages!(tx, pages);
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update_subscription(
+                &self,
+                subscription: &$crate::store::Subscription,
+                pages: &[$crate::store::NewPage],
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::subscriptions as sql;
+                let mut tx = self.pool.begin().await?;
+                let updated =
+                    sql::bind_subscription(sqlx::query(sql::UPDATE_SUBSCRIPTION), subscription)
+                        .execute(&mut *tx)
+                        .await?;
+                if updated.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::Conflict(format!(
+                        "subscription {} changed concurrently (expected version {})",
+                        subscription.id, subscription.version
+                    )));
+                }
+                $crate::store::insert_pages!(tx, pages);
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn subscription(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::store::Subscription>, $crate::store::StoreError> {
+                use $crate::store::subscriptions as sql;
+                sqlx::query_as::<_, sql::SubscriptionRow>(sql::SELECT_SUBSCRIPTION)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn subscription_by_address(
+                &self,
+                kind: $crate::store::SubscriptionKind,
+                address: &str,
+            ) -> Result<Option<$crate::store::Subscription>, $crate::store::StoreError> {
+                use $crate::store::subscriptions as sql;
+                sqlx::query_as::<_, sql::SubscriptionRow>(sql::SELECT_SUBSCRIPTION_BY_ADDRESS)
+                    .bind(kind.as_str())
+                    .bind(address)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn subscriptions_in_state(
+                &self,
+                state: $crate::store::SubscriptionState,
+            ) -> Result<Vec<$crate::store::Subscription>, $crate::store::StoreError> {
+                use $crate::store::subscriptions as sql;
+                let rows =
+                    sqlx::query_as::<_, sql::SubscriptionRow>(sql::SELECT_SUBSCRIPTIONS_IN_STATE)
+                        .bind(state.as_str())
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn subscriptions(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::Subscription>, $crate::store::StoreError> {
+                use $crate::store::subscriptions as sql;
+                let rows = sqlx::query_as::<_, sql::SubscriptionRow>(sql::SELECT_SUBSCRIPTIONS)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn create_silence(
                 &self,
                 silence: &$crate::store::NewSilence,
@@ -702,14 +868,22 @@ macro_rules! write_rest {
                 .execute(&mut *$tx)
                 .await?;
         }
-        for page in &$write.pages {
+        $crate::store::insert_pages!($tx, &$write.pages);
+    };
+}
+pub(crate) use write_rest;
+
+/// Inserts outbox pages inside the open transaction `$tx` (existing idempotency keys are skipped).
+macro_rules! insert_pages {
+    ($tx:ident, $pages:expr) => {
+        for page in $pages {
             $crate::store::bind_page(sqlx::query($crate::store::records::INSERT_PAGE), page)
                 .execute(&mut *$tx)
                 .await?;
         }
     };
 }
-pub(crate) use write_rest;
+pub(crate) use insert_pages;
 
 /// Binds every incident column in the order of `INSERT_INCIDENT` and `UPDATE_INCIDENT` (`$29` = version).
 pub(crate) fn bind_incident<'q, DB>(
@@ -824,6 +998,8 @@ macro_rules! store_test_suite {
                 fallback_candidates_are_marked_once,
                 silences_expire,
                 heartbeats_upsert,
+                subscriptions_round_trip_with_their_confirmation_page,
+                outbox_backlog_counts_pending_pages_and_the_oldest,
             );
         }
     };

@@ -494,10 +494,10 @@ const PAGE_COLUMNS_DOC: &str = "id, idempotency_key, incident_id, channel, actio
      attempts, last_error, next_attempt_at_ms, created_at_ms, sent_at_ms, claim_token";
 pub(crate) const SELECT_PAGES: &str = "select id, idempotency_key, incident_id, channel, action, step, payload, \
      state, attempts, last_error, next_attempt_at_ms, created_at_ms, sent_at_ms, claim_token from pages \
-     order by id desc limit $1";
+     where channel not like 'status-%' order by id desc limit $1";
 pub(crate) const SELECT_PAGES_OF_INCIDENT: &str = "select id, idempotency_key, incident_id, channel, action, \
      step, payload, state, attempts, last_error, next_attempt_at_ms, created_at_ms, sent_at_ms, claim_token \
-     from pages where incident_id = $1 order by id";
+     from pages where incident_id = $1 and channel not like 'status-%' order by id";
 /// Claims due pages of one channel. `$1` lease end, `$2` claim token, `$3` channel, `$4` now, `$5` limit.
 /// SQLite has one writer, so the single statement is already exclusive; PostgreSQL adds
 /// `for update skip locked` so concurrent claimers pass over each other's rows instead of waiting.

@@ -743,3 +743,132 @@ pub async fn heartbeats_upsert(test: TestStore) {
         [("anchor".to_owned(), 1_500), ("backup".to_owned(), 2_000)]
     );
 }
+
+fn subscription(id: &str, address: &str) -> super::Subscription {
+    super::Subscription {
+        id: id.to_owned(),
+        kind: super::SubscriptionKind::Email,
+        address: address.to_owned(),
+        components: Vec::new(),
+        requested_components: vec!["bridge".to_owned()],
+        state: super::SubscriptionState::Pending,
+        generation: 1,
+        created_at_ms: 1_000,
+        confirm_sent_at_ms: 1_000,
+        confirmed_at_ms: None,
+        unsubscribed_at_ms: None,
+        version: 0,
+    }
+}
+
+pub async fn subscriptions_round_trip_with_their_confirmation_page(test: TestStore) {
+    let store = &test.store;
+    let new = subscription("sub-1", "a@example.org");
+    let confirmation = page("sub-1/confirm/1", None, "status-email", 1_000);
+    store
+        .create_subscription(&new, std::slice::from_ref(&confirmation))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.subscription("sub-1").await.unwrap(),
+        Some(new.clone())
+    );
+    assert_eq!(
+        store
+            .subscription_by_address(super::SubscriptionKind::Email, "a@example.org")
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some("sub-1".to_owned())
+    );
+    assert!(
+        store
+            .subscription_by_address(super::SubscriptionKind::Webhook, "a@example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let claimed = store
+        .claim_due_pages("status-email", 1_000, 9_000, "t", 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].idempotency_key, "sub-1/confirm/1");
+
+    // The same address twice is a conflict, and nothing of the losing request is kept.
+    let twin = subscription("sub-2", "a@example.org");
+    let error = store
+        .create_subscription(
+            &twin,
+            &[page("sub-2/confirm/1", None, "status-email", 1_000)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error}");
+    assert_eq!(store.outbox_backlog().await.unwrap().pending, 1);
+
+    // Updates are versioned: a stale writer loses.
+    let mut confirmed = new.clone();
+    confirmed.state = super::SubscriptionState::Confirmed;
+    confirmed.components = vec!["bridge".to_owned()];
+    confirmed.confirmed_at_ms = Some(2_000);
+    store.update_subscription(&confirmed, &[]).await.unwrap();
+    let stale = store.update_subscription(&new, &[]).await.unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict(_)), "{stale}");
+    let stored = store.subscription("sub-1").await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.state, super::SubscriptionState::Confirmed);
+    assert!(stored.follows("bridge") && !stored.follows("peg"));
+
+    store
+        .create_subscription(&subscription("sub-3", "b@example.org"), &[])
+        .await
+        .unwrap();
+    let confirmed_only: Vec<String> = store
+        .subscriptions_in_state(super::SubscriptionState::Confirmed)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(confirmed_only, ["sub-1"]);
+    assert_eq!(store.subscriptions(10).await.unwrap().len(), 2);
+}
+
+pub async fn outbox_backlog_counts_pending_pages_and_the_oldest(test: TestStore) {
+    let store = &test.store;
+    let backlog = |pending, oldest_pending_ms, failed| super::OutboxBacklog {
+        pending,
+        oldest_pending_ms,
+        failed,
+    };
+    assert_eq!(store.outbox_backlog().await.unwrap(), backlog(0, None, 0));
+    let mut first = page("k1", None, "log", 5_000);
+    first.created_at_ms = 4_000;
+    let mut second = page("k2", None, "log", 9_000);
+    second.created_at_ms = 8_000;
+    store.enqueue_pages(&[first, second]).await.unwrap();
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        backlog(2, Some(4_000), 0)
+    );
+    let claimed = store
+        .claim_due_pages("log", 6_000, 60_000, "t", 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store
+        .complete_page(
+            claimed[0].id,
+            "t",
+            &PageOutcome::Failed {
+                error: "410 gone".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        backlog(1, Some(8_000), 1)
+    );
+}
