@@ -3,6 +3,7 @@
 //! Labels are low-cardinality (route templates, status classes, scenario names), never ids or series names.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -30,7 +31,24 @@ pub struct InfoLabels {
     pub store: String,
 }
 
-/// Handles on every metric Vigil itself updates; cheap to clone.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LevelLabels {
+    pub level: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IncidentLabels {
+    pub level: String,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModuleLabels {
+    pub module: String,
+}
+
+/// Handles on every metric Vigil itself updates; cheap to clone. The gauges of state kept elsewhere
+/// (incidents, outbox, signals, modules) are set at each scrape from their source of truth.
 #[derive(Clone)]
 pub struct VigilMetrics {
     pub http_requests: Family<HttpLabels, Counter>,
@@ -38,6 +56,13 @@ pub struct VigilMetrics {
     pub scenario_commands: Family<ScenarioLabels, Counter>,
     pub info: Family<InfoLabels, Gauge>,
     pub core_height: Gauge,
+    pub signals_active: Family<LevelLabels, Gauge>,
+    pub anomaly_score_max: Gauge<f64, AtomicU64>,
+    pub incidents_open: Family<IncidentLabels, Gauge>,
+    pub outbox_pending: Gauge,
+    pub outbox_oldest_pending_seconds: Gauge<f64, AtomicU64>,
+    pub outbox_failed: Gauge,
+    pub module_paused: Family<ModuleLabels, Gauge>,
 }
 
 impl VigilMetrics {
@@ -51,6 +76,13 @@ impl VigilMetrics {
             scenario_commands: Family::default(),
             info: Family::default(),
             core_height: Gauge::default(),
+            signals_active: Family::default(),
+            anomaly_score_max: Gauge::default(),
+            incidents_open: Family::default(),
+            outbox_pending: Gauge::default(),
+            outbox_oldest_pending_seconds: Gauge::default(),
+            outbox_failed: Gauge::default(),
+            module_paused: Family::default(),
         };
         let vigil = registry.sub_registry_with_prefix("vigil");
         vigil.register(
@@ -78,6 +110,41 @@ impl VigilMetrics {
             "Head height of the embedded core, as Vigil last saw it",
             metrics.core_height.clone(),
         );
+        vigil.register(
+            "detector_signals_active",
+            "Active detector signals by level",
+            metrics.signals_active.clone(),
+        );
+        vigil.register(
+            "detector_anomaly_score_max",
+            "Highest current anomaly score over all series (0 to 1)",
+            metrics.anomaly_score_max.clone(),
+        );
+        vigil.register(
+            "incidents_open",
+            "Unresolved incidents by level and state (triggered, acknowledged)",
+            metrics.incidents_open.clone(),
+        );
+        vigil.register(
+            "outbox_pending",
+            "Pages waiting in the outbox (including retries)",
+            metrics.outbox_pending.clone(),
+        );
+        vigil.register(
+            "outbox_oldest_pending_seconds",
+            "Age of the oldest page waiting in the outbox; 0 when none waits",
+            metrics.outbox_oldest_pending_seconds.clone(),
+        );
+        vigil.register(
+            "outbox_dead_letters",
+            "Pages given up on (retry budget spent or permanent error)",
+            metrics.outbox_failed.clone(),
+        );
+        vigil.register(
+            "module_paused",
+            "1 when the protocol module is paused",
+            metrics.module_paused.clone(),
+        );
         metrics
     }
 }
@@ -95,5 +162,96 @@ impl MetricsHub {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");
         text
+    }
+}
+
+/// Sets the scrape-time gauges from their sources: the store (incidents, outbox), the detector's signal
+/// board and the embedded core. A source that cannot be read keeps its last values (and is logged), so a
+/// slow database never makes `/metrics` fail.
+pub async fn refresh_gauges(state: &crate::api::AppState) {
+    let metrics = &state.metrics.vigil;
+    let now = model::now_ms();
+    if let Some(core) = &state.core {
+        let core = core.lock();
+        metrics
+            .core_height
+            .set(i64::try_from(core.height()).unwrap_or(i64::MAX));
+        for module in core.modules() {
+            metrics
+                .module_paused
+                .get_or_create(&ModuleLabels {
+                    module: module.name.to_owned(),
+                })
+                .set(i64::from(module.paused));
+        }
+    }
+    let mut active = std::collections::BTreeMap::new();
+    for level in model::Level::ALL {
+        active.insert(level, 0_i64);
+    }
+    for signal in state.live.signals.list() {
+        if signal.active {
+            *active.entry(signal.level).or_default() += 1;
+        }
+    }
+    for (level, count) in active {
+        metrics
+            .signals_active
+            .get_or_create(&LevelLabels {
+                level: level.as_str().to_owned(),
+            })
+            .set(count);
+    }
+    let hottest = state
+        .live
+        .hottest
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .map(|(_, score)| *score)
+        .fold(0.0_f64, f64::max);
+    metrics.anomaly_score_max.set(hottest);
+
+    match state
+        .store
+        .incidents(responder::store::IncidentFilter::Open, 10_000)
+        .await
+    {
+        Ok(incidents) => {
+            let mut counts = std::collections::BTreeMap::new();
+            for level in model::Level::ALL {
+                for incident_state in ["triggered", "acknowledged"] {
+                    counts.insert((level, incident_state), 0_i64);
+                }
+            }
+            for incident in &incidents {
+                *counts
+                    .entry((incident.level, incident.state.as_str()))
+                    .or_default() += 1;
+            }
+            for ((level, incident_state), count) in counts {
+                metrics
+                    .incidents_open
+                    .get_or_create(&IncidentLabels {
+                        level: level.as_str().to_owned(),
+                        state: incident_state.to_owned(),
+                    })
+                    .set(count);
+            }
+        }
+        Err(error) => tracing::warn!(error = %error, "metrics: cannot count open incidents"),
+    }
+    match state.store.outbox_backlog().await {
+        Ok(backlog) => {
+            metrics.outbox_pending.set(backlog.pending);
+            metrics.outbox_failed.set(backlog.failed);
+            // Milliseconds to seconds; precision loss is irrelevant at these magnitudes.
+            #[allow(clippy::cast_precision_loss)]
+            let age = backlog
+                .oldest_pending_ms
+                .map_or(0.0, |oldest| (now - oldest).max(0) as f64 / 1000.0);
+            metrics.outbox_oldest_pending_seconds.set(age);
+        }
+        Err(error) => tracing::warn!(error = %error, "metrics: cannot read the outbox backlog"),
     }
 }

@@ -45,13 +45,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    if let Some(core) = &state.core {
-        state
-            .metrics
-            .vigil
-            .core_height
-            .set(core.lock().height() as i64);
-    }
+    crate::metrics::refresh_gauges(&state).await;
     let text = state.metrics.render();
     (
         [(
