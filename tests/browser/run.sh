@@ -42,6 +42,21 @@ data_dir = "$DATA/data"
 slot_ms = 200
 price_tick = "200ms"
 scrape_interval = "1s"
+# An email channel (to a closed port: nothing is mailed) so the status page offers email subscriptions too.
+[[channels]]
+name = "log"
+kind = "log"
+[[channels]]
+name = "email"
+kind = "email"
+smtp_host = "127.0.0.1"
+smtp_port = 9
+tls = "none"
+from = "status@example.test"
+to = ["oncall@example.test"]
+[responder.subscriptions]
+# The subscription check posts a loopback webhook URL; a real deployment keeps this off.
+allow_private_webhooks = true
 TOML
 "$VIGIL_BIN" run --config "$DATA/vigil.toml" > "$DATA/vigil.log" 2>&1 &
 VIGIL_PID=$!

@@ -211,6 +211,28 @@ async function shot(page, file) {
     await axeCheck(page, 'governance');
   });
 
+  await check('a reader subscribes to bridge updates with the status page form', async () => {
+    // A plain form post (the page's script does not take it over), so it works without JavaScript too.
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const p = await ctx.newPage();
+    await p.goto(BASE + '/', { waitUntil: 'load' });
+    const radio = p.locator('input[type="radio"][name="kind"][value="webhook"]');
+    assert(await radio.count() === 1, 'the form does not offer email and webhook');
+    await radio.check();
+    await p.fill('#subscribe-address', `http://127.0.0.1:9/hook-${Date.now()}`);
+    await p.check('input[name="component"][value="bridge"]');
+    const [response] = await Promise.all([p.waitForNavigation({ waitUntil: 'load' }), p.click('#subscribe button')]);
+    assert(response.status() === 202, `status ${response.status()}`);
+    const text = await p.textContent('main');
+    assert(/confirmation link/.test(text) && /Bridge/.test(text), `page says: ${text}`);
+    await p.screenshot({ path: path.join(SHOTS, 'subscribe.png'), fullPage: true });
+    await axeCheck(p, 'subscribe');
+    const list = await api('GET', '/api/v1/subscriptions');
+    const mine = list.subscriptions.find(s => s.kind === 'webhook' && s.address.includes('/hook-'));
+    assert(mine && mine.state === 'pending', `subscription: ${JSON.stringify(mine)}`);
+    await ctx.close();
+  });
+
   await check('an unknown incident is a proper error page', async () => {
     const response = await page.goto(`${BASE}/incidents/does-not-exist`, { waitUntil: 'load' });
     assert(response.status() === 404, `status ${response.status()}`);
