@@ -868,6 +868,39 @@ mod tests {
         assert!(normalise_components(&[String::new()]).is_err());
     }
 
+    proptest::proptest! {
+        /// Whatever a stranger types, normalising never panics, what it accepts is accepted again
+        /// unchanged, and accepted values keep their promises.
+        #[test]
+        fn normalising_is_total_and_idempotent(text in "\\PC{0,80}", pick in 0_u8..4) {
+            let candidate = match pick {
+                0 => text.clone(),
+                1 => format!("{text}@example.org"),
+                2 => format!("https://{text}"),
+                _ => format!("http://{text}/hook"),
+            };
+            if let Ok(email) = normalise_email(&candidate) {
+                proptest::prop_assert!(email.len() <= MAX_EMAIL_LEN && email.contains('@'));
+                proptest::prop_assert_eq!(normalise_email(&email).ok(), Some(email.clone()));
+            }
+            for allow_private in [false, true] {
+                if let Ok(url) = normalise_webhook(&candidate, allow_private) {
+                    proptest::prop_assert!(url.starts_with("http://") || url.starts_with("https://"));
+                    proptest::prop_assert_eq!(
+                        normalise_webhook(&url, allow_private).ok(),
+                        Some(url.clone())
+                    );
+                    if !allow_private {
+                        proptest::prop_assert!(!url.contains("://127.") && !url.contains("://localhost"));
+                    }
+                }
+            }
+            if let Ok(components) = normalise_components(std::slice::from_ref(&candidate)) {
+                proptest::prop_assert_eq!(normalise_components(&components).ok(), Some(components.clone()));
+            }
+        }
+    }
+
     #[test]
     fn public_ips() {
         for public in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {

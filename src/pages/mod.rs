@@ -328,6 +328,10 @@ async fn watch(weak: Weak<Inner>) {
         let Some(inner) = weak.upgrade() else {
             return;
         };
+        // At shutdown the store closes under us; stop rather than log failed reads.
+        if inner.app.shutdown.is_cancelled() {
+            return;
+        }
         let web = Web { inner };
         let now = model::now_ms();
         if now - last_sample >= SAMPLE_EVERY_MS {
