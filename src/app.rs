@@ -134,13 +134,31 @@ impl Application {
             .env(move |name| env_for_secrets.get(name).cloned())
             .runbooks(responder::runbooks::resolver(Arc::clone(&runbooks)));
         if responder_config.ack_secret_env.is_none() {
-            // Links in pages already sent must keep working after a restart.
-            builder = builder.ack_secret(load_or_create_secret(
-                &settings.storage.data_dir.join("ack-secret"),
-            )?);
+            // Links already sent must keep working after a restart and on every replica, so the key
+            // lives in the database (an older data dir's key file is adopted the first time).
+            builder = builder.ack_secret(
+                shared_link_key(&*store, &settings.storage.data_dir.join("ack-secret")).await?,
+            );
         }
         let responder = builder.build().context("cannot start the responder")?;
         responder.spawn_workers(&tasks, shutdown.clone());
+
+        // Membership and leadership; the first heartbeat runs now so the member list is never empty.
+        let cluster = responder::cluster::Cluster::new(
+            store.clone(),
+            Arc::new(responder::SystemClock),
+            settings.cluster.clone(),
+            &local.to_string(),
+        );
+        if let Err(error) = cluster.tick().await {
+            tracing::warn!(error = %error, "first cluster heartbeat failed; retrying in the background");
+        }
+        cluster.spawn(&tasks, shutdown.clone());
+        tracing::info!(
+            member = cluster.id(),
+            leader = cluster.is_leader(),
+            "cluster member started"
+        );
 
         let (opened_tx, opened_rx) = tokio::sync::mpsc::unbounded_channel();
         progress.step("starting the collectors and the detector");
@@ -156,6 +174,7 @@ impl Application {
                 settings.core.slot_ms as f64 / 1000.0,
             ));
         }
+        cluster.set_targets(u32::try_from(targets.len()).unwrap_or(u32::MAX));
         let live = crate::pipeline::start(
             crate::pipeline::LiveLoopParts {
                 targets,
@@ -198,7 +217,8 @@ impl Application {
             Arc::new(crate::actions::LiveCheckData(live.clone())),
             settings.healthcheck_suites(),
         )
-        .context("cannot set up the health checks")?;
+        .context("cannot set up the health checks")?
+        .leader_only(cluster.clone());
         let scheduler = healthchecks
             .start_scheduler(shutdown.child_token())
             .await
@@ -230,6 +250,7 @@ impl Application {
             live,
             actions,
             opened: opened_tx,
+            cluster,
             shutdown: shutdown.clone(),
             tokens,
             metrics,
@@ -321,27 +342,31 @@ impl Application {
 }
 
 /// Reads a 32-byte secret kept in `path`, creating it (owner-readable only) on first use.
-fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        return hex::decode(text.trim())
-            .with_context(|| format!("{} is not a hex secret", path.display()));
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret)
-        .map_err(|error| anyhow::anyhow!("no randomness for the ack secret: {error}"))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    std::io::Write::write_all(&mut file, hex::encode(secret).as_bytes())?;
-    Ok(secret.to_vec())
+/// The key that signs acknowledge and subscription links, shared through the store by every replica.
+/// The first member to start proposes one (an existing `ack-secret` file from an older data dir, else a
+/// fresh random key); everyone gets whichever was stored first.
+async fn shared_link_key(
+    store: &dyn responder::Store,
+    legacy_file: &std::path::Path,
+) -> anyhow::Result<Vec<u8>> {
+    let candidate = match std::fs::read_to_string(legacy_file) {
+        Ok(text) => {
+            hex::decode(text.trim())
+                .with_context(|| format!("{} is not a hex secret", legacy_file.display()))?;
+            text.trim().to_owned()
+        }
+        Err(_) => {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|error| anyhow::anyhow!("no randomness for the link key: {error}"))?;
+            hex::encode(secret)
+        }
+    };
+    let stored = store
+        .shared_secret("link-signing-key", &candidate, model::now_ms())
+        .await
+        .context("cannot read or store the link-signing key")?;
+    hex::decode(&stored).context("the stored link-signing key is not hex")
 }
 
 /// Resolves on Ctrl-C or SIGTERM, logging which.

@@ -43,6 +43,8 @@ pub struct Settings {
     /// Everything else the responder needs: ack links, delivery, digest, inhibition, maintenance, on-call,
     /// heartbeats.
     pub responder: responder::ResponderConfig,
+    /// Several Vigils on one PostgreSQL: member id, heartbeat and leader lease (`[cluster]`).
+    pub cluster: responder::cluster::ClusterConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -288,6 +290,9 @@ impl Settings {
                 message,
             })
         };
+        for (path, message) in self.cluster.validate("cluster") {
+            issue(&path, message);
+        }
         if self.server.max_body_bytes < 1024 {
             issue(
                 "server.max_body_bytes",

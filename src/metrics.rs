@@ -63,6 +63,8 @@ pub struct VigilMetrics {
     pub outbox_oldest_pending_seconds: Gauge<f64, AtomicU64>,
     pub outbox_failed: Gauge,
     pub module_paused: Family<ModuleLabels, Gauge>,
+    pub cluster_leader: Gauge,
+    pub cluster_members: Gauge,
 }
 
 impl VigilMetrics {
@@ -83,6 +85,8 @@ impl VigilMetrics {
             outbox_oldest_pending_seconds: Gauge::default(),
             outbox_failed: Gauge::default(),
             module_paused: Family::default(),
+            cluster_leader: Gauge::default(),
+            cluster_members: Gauge::default(),
         };
         let vigil = registry.sub_registry_with_prefix("vigil");
         vigil.register(
@@ -144,6 +148,16 @@ impl VigilMetrics {
             "module_paused",
             "1 when the protocol module is paused",
             metrics.module_paused.clone(),
+        );
+        vigil.register(
+            "cluster_leader",
+            "1 when this member holds the leader lease (runs the scheduled health-check rounds)",
+            metrics.cluster_leader.clone(),
+        );
+        vigil.register(
+            "cluster_members",
+            "Members sharing this database that reported within the member TTL",
+            metrics.cluster_members.clone(),
         );
         metrics
     }
@@ -240,6 +254,17 @@ pub async fn refresh_gauges(state: &crate::api::AppState) {
             }
         }
         Err(error) => tracing::warn!(error = %error, "metrics: cannot count open incidents"),
+    }
+    metrics
+        .cluster_leader
+        .set(i64::from(state.cluster.is_leader()));
+    match state.cluster.view().await {
+        Ok(view) => {
+            metrics
+                .cluster_members
+                .set(i64::try_from(view.members.len()).unwrap_or(i64::MAX));
+        }
+        Err(error) => tracing::warn!(error = %error, "metrics: cannot read the cluster"),
     }
     match state.store.outbox_backlog().await {
         Ok(backlog) => {

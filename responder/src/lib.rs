@@ -18,6 +18,7 @@
 
 pub mod channels;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod dedup;
 mod delivery;

@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers), `/readyz` (its dependencies answer) and `/metrics`.
+//! `/healthz` (the process answers), `/readyz` (its dependencies answer), `/metrics`, and
+//! `/api/v1/cluster` (the replicas sharing the database and which one leads).
 
 use std::time::Duration;
 
@@ -17,6 +18,21 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/api/v1/cluster", get(cluster))
+}
+
+/// `GET /api/v1/cluster` (viewer): `{"self", "leader", "leader_since", "members": [...]}`.
+async fn cluster(
+    State(state): State<AppState>,
+    principal: crate::auth::Principal,
+) -> Result<Json<serde_json::Value>, super::error::ApiError> {
+    principal.require(crate::auth::Role::Viewer)?;
+    let view = state
+        .cluster
+        .view()
+        .await
+        .map_err(|error| super::error::ApiError::from_kind("cannot read the cluster", error))?;
+    Ok(Json(super::error::to_json(&view)?))
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -33,6 +33,8 @@ pub struct AppState {
     pub actions: crate::actions::Actions,
     /// Incidents that just opened, for the runbook runner.
     pub opened: tokio::sync::mpsc::UnboundedSender<String>,
+    /// This member's view of the replicas sharing the database.
+    pub cluster: responder::cluster::Cluster,
     pub tokens: TokenTable,
     /// Cancelled when Vigil shuts down; long-lived responses (event streams) end on it.
     pub shutdown: tokio_util::sync::CancellationToken,

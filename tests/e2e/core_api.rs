@@ -340,31 +340,11 @@ async fn with_tokens_configured_scenarios_need_an_admin_token() {
 
 #[tokio::test]
 async fn scenario_records_are_stored_in_postgres_when_configured() {
-    let Ok(url) = std::env::var("VIGIL_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: set VIGIL_TEST_POSTGRES_URL to run against PostgreSQL");
+    let Some(database) = crate::support::ScratchDatabase::create("vigil_e2e").await else {
         return;
     };
-    // A database of its own, so the test starts from an empty schema.
-    let database = format!("vigil_e2e_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&url)
-        .await
-        .expect("postgres reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {database}"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {database}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = url
-        .rsplit_once('/')
-        .map_or(url.as_str(), |(base, _)| base)
-        .to_owned();
     let app = spawn_app_with(
-        |settings| settings.storage.database_url = Some(format!("{base}/{database}")),
+        |settings| settings.storage.database_url = Some(database.url.clone()),
         HashMap::new(),
     )
     .await;
@@ -381,10 +361,5 @@ async fn scenario_records_are_stored_in_postgres_when_configured() {
         "block-stall"
     );
     app.stop().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {database} with (force)"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
+    database.drop_now().await;
 }

@@ -3,6 +3,7 @@
 
 mod actions;
 mod cli;
+mod cluster;
 mod core_api;
 mod incidents;
 mod live;

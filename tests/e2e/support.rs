@@ -136,3 +136,50 @@ pub fn module<'a>(core: &'a Value, name: &str) -> &'a Value {
         .find(|module| module["name"] == name)
         .unwrap_or_else(|| panic!("module {name} in {core}"))
 }
+
+/// A PostgreSQL database of its own (from `VIGIL_TEST_POSTGRES_URL`), so a test starts from an empty
+/// schema and may share it between several Vigils; dropped by [`ScratchDatabase::drop_now`].
+pub struct ScratchDatabase {
+    pub url: String,
+    name: String,
+    admin: sqlx::PgPool,
+}
+
+impl ScratchDatabase {
+    /// `None` (and a "skipped" line) without `VIGIL_TEST_POSTGRES_URL`.
+    pub async fn create(prefix: &str) -> Option<Self> {
+        let Ok(url) = std::env::var("VIGIL_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: set VIGIL_TEST_POSTGRES_URL to run against PostgreSQL");
+            return None;
+        };
+        let name = format!("{prefix}_{}", std::process::id());
+        let admin = sqlx::PgPool::connect(&url)
+            .await
+            .expect("postgres reachable");
+        for statement in [
+            format!("drop database if exists {name} with (force)"),
+            format!("create database {name}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&admin)
+                .await
+                .unwrap();
+        }
+        let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+        Some(Self {
+            url: format!("{base}/{name}"),
+            name,
+            admin,
+        })
+    }
+
+    pub async fn drop_now(self) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database if exists {} with (force)",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await
+        .unwrap();
+    }
+}

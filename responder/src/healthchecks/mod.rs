@@ -375,6 +375,8 @@ pub struct HealthcheckService {
     responder: Responder,
     data: Arc<dyn CheckData>,
     suites: Arc<BTreeMap<String, HealthcheckSuiteConfig>>,
+    /// With several replicas, only the leader runs the scheduled rounds (see [`crate::cluster`]).
+    cluster: Option<crate::cluster::Cluster>,
 }
 
 impl HealthcheckService {
@@ -396,7 +398,16 @@ impl HealthcheckService {
                     .map(|suite| (suite.name.clone(), suite))
                     .collect(),
             ),
+            cluster: None,
         })
+    }
+
+    /// Scheduled rounds run only while `cluster` says this member leads (runs asked for by hand run
+    /// anywhere).
+    #[must_use]
+    pub fn leader_only(mut self, cluster: crate::cluster::Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// `GET /api/v1/healthchecks`: the latest 100 runs, newest first.
@@ -467,6 +478,12 @@ impl HealthcheckService {
                 let service = service.clone();
                 let name = name.clone();
                 Box::pin(async move {
+                    if let Some(cluster) = &service.cluster
+                        && !cluster.is_leader()
+                    {
+                        tracing::info!(suite = %name, leader = false, "scheduled health-check round left to the leader");
+                        return;
+                    }
                     if let Err(error) = service.run_suite_now(&name).await {
                         tracing::error!(suite = %name, error = ?error, "scheduled health-check suite failed");
                     }

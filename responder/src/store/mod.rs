@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 pub mod actions;
+pub mod cluster;
 mod postgres;
 mod records;
 mod sqlite;
@@ -23,6 +24,7 @@ pub mod subscriptions;
 pub mod testsuite;
 
 pub use actions::{AuditEntry, HealthcheckRun, NewAuditEntry, NewHealthcheckRun};
+pub use cluster::{ClusterMember, Lease};
 pub use postgres::PgStore;
 pub use records::{
     HeartbeatRecord, Incident, IncidentFilter, IncidentState, IncidentWrite, NewPage, NewSilence,
@@ -239,6 +241,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Subscription>, StoreError>;
     /// The most recent subscriptions in any state, newest first.
     async fn subscriptions(&self, limit: u32) -> Result<Vec<Subscription>, StoreError>;
+
+    // ---- several replicas (see [`cluster`]) ----
+    /// Records that `member` is alive (inserting or refreshing it).
+    async fn heartbeat_member(&self, member: &ClusterMember) -> Result<(), StoreError>;
+    /// Members whose last heartbeat is at or after `seen_since_ms`, oldest first.
+    async fn cluster_members(&self, seen_since_ms: i64) -> Result<Vec<ClusterMember>, StoreError>;
+    /// Removes a member (it is shutting down), and forgets every member silent since `silent_before_ms`.
+    async fn remove_member(&self, id: &str, silent_before_ms: i64) -> Result<(), StoreError>;
+    /// Takes or renews the lease `name` for `holder` until `lease_until_ms` if it is free, lapsed at
+    /// `now_ms`, or already `holder`'s; returns whether `holder` holds it now.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease up at once if `holder` has it (a clean shutdown hands over without waiting).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;
+    /// The secret `name`, storing `candidate` first if there is none yet: every replica gets the same
+    /// value, whoever asked first.
+    async fn shared_secret(
+        &self,
+        name: &str,
+        candidate: &str,
+        now_ms: i64,
+    ) -> Result<String, StoreError>;
 
     // ---- Responder II (see [`actions`]): pause audit log, health-check runs, backups ----
     /// Appends `entry` to the hash-chained pause audit log; returns the row with its `seq` and hashes.
@@ -676,6 +706,119 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn heartbeat_member(
+                &self,
+                member: &$crate::store::ClusterMember,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::cluster::UPSERT_MEMBER)
+                    .bind(&member.id)
+                    .bind(&member.addr)
+                    .bind(member.started_at_ms)
+                    .bind(member.last_heartbeat_ms)
+                    .bind(member.targets)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn cluster_members(
+                &self,
+                seen_since_ms: i64,
+            ) -> Result<Vec<$crate::store::ClusterMember>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<_, $crate::store::ClusterMember>(
+                    $crate::store::cluster::SELECT_MEMBERS,
+                )
+                .bind(seen_since_ms)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn remove_member(
+                &self,
+                id: &str,
+                silent_before_ms: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::cluster::DELETE_MEMBER)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query($crate::store::cluster::DELETE_SILENT_MEMBERS)
+                    .bind(silent_before_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn take_lease(
+                &self,
+                name: &str,
+                holder: &str,
+                now_ms: i64,
+                lease_until_ms: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let inserted = sqlx::query($crate::store::cluster::INSERT_LEASE)
+                    .bind(name)
+                    .bind(holder)
+                    .bind(now_ms)
+                    .bind(lease_until_ms)
+                    .execute(&self.pool)
+                    .await?;
+                if inserted.rows_affected() == 1 {
+                    return Ok(true);
+                }
+                let taken = sqlx::query($crate::store::cluster::TAKE_LEASE)
+                    .bind(name)
+                    .bind(holder)
+                    .bind(now_ms)
+                    .bind(lease_until_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(taken.rows_affected() == 1)
+            }
+
+            async fn release_lease(
+                &self,
+                name: &str,
+                holder: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::cluster::RELEASE_LEASE)
+                    .bind(name)
+                    .bind(holder)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn lease(
+                &self,
+                name: &str,
+            ) -> Result<Option<$crate::store::Lease>, $crate::store::StoreError> {
+                Ok(
+                    sqlx::query_as::<_, $crate::store::Lease>($crate::store::cluster::SELECT_LEASE)
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                )
+            }
+
+            async fn shared_secret(
+                &self,
+                name: &str,
+                candidate: &str,
+                now_ms: i64,
+            ) -> Result<String, $crate::store::StoreError> {
+                sqlx::query($crate::store::cluster::INSERT_SECRET)
+                    .bind(name)
+                    .bind(candidate)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(sqlx::query_scalar($crate::store::cluster::SELECT_SECRET)
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
             async fn create_subscription(
                 &self,
                 subscription: &$crate::store::Subscription,
@@ -1000,6 +1143,9 @@ macro_rules! store_test_suite {
                 heartbeats_upsert,
                 subscriptions_round_trip_with_their_confirmation_page,
                 outbox_backlog_counts_pending_pages_and_the_oldest,
+                one_member_holds_the_lease_until_it_lapses_or_is_released,
+                members_heartbeat_and_silent_ones_are_forgotten,
+                the_first_shared_secret_wins,
             );
         }
     };

@@ -872,3 +872,123 @@ pub async fn outbox_backlog_counts_pending_pages_and_the_oldest(test: TestStore)
         backlog(1, Some(8_000), 1)
     );
 }
+
+pub async fn one_member_holds_the_lease_until_it_lapses_or_is_released(test: TestStore) {
+    let store = &test.store;
+    assert!(
+        store
+            .take_lease("leader", "a", 1_000, 11_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_lease("leader", "b", 2_000, 12_000)
+            .await
+            .unwrap()
+    );
+    // The holder renews; the start of its leadership stays.
+    assert!(
+        store
+            .take_lease("leader", "a", 5_000, 15_000)
+            .await
+            .unwrap()
+    );
+    let lease = store.lease("leader").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            lease.holder.as_str(),
+            lease.lease_until_ms,
+            lease.acquired_at_ms
+        ),
+        ("a", 15_000, 1_000)
+    );
+    assert!(
+        !store
+            .take_lease("leader", "b", 14_999, 24_999)
+            .await
+            .unwrap()
+    );
+    // Lapsed: the next candidate takes it.
+    assert!(
+        store
+            .take_lease("leader", "b", 15_001, 25_001)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_lease("leader", "a", 16_000, 26_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.lease("leader").await.unwrap().unwrap().acquired_at_ms,
+        15_001
+    );
+    // Released: free at once; releasing a lease one does not hold changes nothing.
+    store.release_lease("leader", "a").await.unwrap();
+    assert_eq!(store.lease("leader").await.unwrap().unwrap().holder, "b");
+    store.release_lease("leader", "b").await.unwrap();
+    assert!(
+        store
+            .take_lease("leader", "a", 17_000, 27_000)
+            .await
+            .unwrap()
+    );
+
+    // Many candidates at once: exactly one wins.
+    let mut racers = Vec::new();
+    for n in 0..8 {
+        let store = store.clone();
+        racers.push(tokio::spawn(async move {
+            store
+                .take_lease("race", &format!("m{n}"), 1_000, 11_000)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for racer in racers {
+        winners += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+pub async fn members_heartbeat_and_silent_ones_are_forgotten(test: TestStore) {
+    let store = &test.store;
+    let member = |id: &str, heartbeat: i64| super::ClusterMember {
+        id: id.to_owned(),
+        addr: format!("{id}:8080"),
+        started_at_ms: 1_000,
+        last_heartbeat_ms: heartbeat,
+        targets: 4,
+    };
+    store.heartbeat_member(&member("a", 5_000)).await.unwrap();
+    store.heartbeat_member(&member("b", 2_000)).await.unwrap();
+    store.heartbeat_member(&member("a", 9_000)).await.unwrap();
+    let ids =
+        |members: Vec<super::ClusterMember>| members.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.cluster_members(0).await.unwrap()), ["a", "b"]);
+    assert_eq!(ids(store.cluster_members(3_000).await.unwrap()), ["a"]);
+    assert_eq!(
+        store.cluster_members(0).await.unwrap()[0].last_heartbeat_ms,
+        9_000
+    );
+    store.heartbeat_member(&member("c", 9_500)).await.unwrap();
+    store.remove_member("a", 3_000).await.unwrap();
+    assert_eq!(ids(store.cluster_members(0).await.unwrap()), ["c"]);
+}
+
+pub async fn the_first_shared_secret_wins(test: TestStore) {
+    let store = &test.store;
+    assert_eq!(
+        store.shared_secret("link-key", "first", 1).await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.shared_secret("link-key", "second", 2).await.unwrap(),
+        "first"
+    );
+    assert_eq!(store.shared_secret("other", "x", 3).await.unwrap(), "x");
+}
