@@ -402,6 +402,25 @@ impl HealthcheckService {
         })
     }
 
+    /// What the scheduler does when a suite is due: run it here if this member leads (or stands alone);
+    /// returns whether it ran. Failures are logged, not returned: the next round comes anyway.
+    pub async fn run_scheduled(&self, suite: &str) -> bool {
+        if let Some(cluster) = &self.cluster
+            && !cluster.is_leader()
+        {
+            tracing::info!(
+                suite,
+                member = cluster.id(),
+                "scheduled health-check round left to the leader"
+            );
+            return false;
+        }
+        if let Err(error) = self.run_suite_now(suite).await {
+            tracing::error!(suite, error = ?error, "scheduled health-check suite failed");
+        }
+        true
+    }
+
     /// Scheduled rounds run only while `cluster` says this member leads (runs asked for by hand run
     /// anywhere).
     #[must_use]
@@ -478,15 +497,7 @@ impl HealthcheckService {
                 let service = service.clone();
                 let name = name.clone();
                 Box::pin(async move {
-                    if let Some(cluster) = &service.cluster
-                        && !cluster.is_leader()
-                    {
-                        tracing::info!(suite = %name, leader = false, "scheduled health-check round left to the leader");
-                        return;
-                    }
-                    if let Err(error) = service.run_suite_now(&name).await {
-                        tracing::error!(suite = %name, error = ?error, "scheduled health-check suite failed");
-                    }
+                    service.run_scheduled(&name).await;
                 })
             })
             .map_err(scheduler_error)?;

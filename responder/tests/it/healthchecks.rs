@@ -225,3 +225,44 @@ async fn the_scheduler_starts_and_stops_on_cancel() {
         .expect("scheduler stops on cancel")
         .unwrap();
 }
+
+#[tokio::test]
+async fn with_two_members_only_the_leader_runs_the_scheduled_round() {
+    use responder::cluster::{Cluster, ClusterConfig};
+    let store = open_sqlite().await.unwrap();
+    let responder = Responder::builder(store.store.clone(), ResponderConfig::default())
+        .ack_secret("test")
+        .build()
+        .unwrap();
+    let member = |id: &str| {
+        Cluster::new(
+            store.store.clone(),
+            Arc::new(responder::SystemClock),
+            ClusterConfig {
+                node_id: Some(id.into()),
+                ..ClusterConfig::default()
+            },
+            "127.0.0.1:0",
+        )
+    };
+    let (leader, follower) = (member("a"), member("b"));
+    assert!(leader.tick().await.unwrap());
+    assert!(!follower.tick().await.unwrap());
+    let service = |cluster: Cluster| {
+        HealthcheckService::new(
+            responder.clone(),
+            healthy(),
+            vec![suite("midday", vec![CheckConfig::TargetsUp])],
+        )
+        .unwrap()
+        .leader_only(cluster)
+    };
+    let (on_leader, on_follower) = (service(leader), service(follower));
+    assert!(!on_follower.run_scheduled("midday").await);
+    assert!(on_follower.list_runs().await.unwrap().runs.is_empty());
+    assert!(on_leader.run_scheduled("midday").await);
+    assert_eq!(on_leader.list_runs().await.unwrap().runs.len(), 1);
+    // Asked for by hand, a round runs on any member.
+    on_follower.run_suite_now("midday").await.unwrap();
+    assert_eq!(on_leader.list_runs().await.unwrap().runs.len(), 2);
+}
