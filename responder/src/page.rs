@@ -63,6 +63,9 @@ pub struct Page {
     /// Set on the messages to status-page subscribers: who receives it and how they opt out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscriber: Option<SubscriberTarget>,
+    /// On status notices: the component ids it is about (empty: every component).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affects: Vec<String>,
 }
 
 /// Where a status-page message goes, and the links it carries.
@@ -177,7 +180,9 @@ impl Page {
     }
 }
 
+/// `in_progress` → `In progress`.
 fn capitalised(text: &str) -> String {
+    let text = text.replace('_', " ");
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().collect::<String>() + chars.as_str()

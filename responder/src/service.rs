@@ -1083,6 +1083,7 @@ impl Responder {
             on_call,
             step,
             subscriber: None,
+            affects: Vec::new(),
         }
     }
 
@@ -1955,6 +1956,7 @@ impl Responder {
                 on_call: None,
                 step: "digest".to_owned(),
                 subscriber: None,
+                affects: Vec::new(),
             };
             pages.push(new_page(&page, channel, now));
         }

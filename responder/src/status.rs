@@ -674,6 +674,7 @@ impl Responder {
             on_call: None,
             step: "confirm".to_owned(),
             subscriber: Some(target),
+            affects: Vec::new(),
         };
         new_page(&page, channel_of(subscription.kind), now)
     }
@@ -715,6 +716,7 @@ impl Responder {
             on_call: None,
             step: status.to_owned(),
             subscriber: None,
+            affects: vec![incident.component.clone()],
         };
         Some(new_page(&page, FANOUT_CHANNEL, now))
     }
@@ -763,15 +765,12 @@ impl Responder {
         for row in rows {
             let outcome = match serde_json::from_value::<Page>(row.payload.clone()) {
                 Ok(notice) => {
-                    let component = match &row.incident_id {
-                        Some(id) => inner.store.incident(id).await?.map(|i| i.component),
-                        None => None,
-                    };
                     let mut pages = Vec::new();
                     for subscription in &subscribers {
-                        let follows = component
-                            .as_deref()
-                            .is_some_and(|component| subscription.follows(component));
+                        // Empty `affects` (maintenance of everything) reaches every subscriber.
+                        let follows = subscription.state == SubscriptionState::Confirmed
+                            && (notice.affects.is_empty()
+                                || notice.affects.iter().any(|c| subscription.follows(c)));
                         if !follows || !kinds.contains(&subscription.kind) {
                             continue;
                         }
@@ -798,6 +797,92 @@ impl Responder {
         }
         self.wake_delivery();
         Ok(handled)
+    }
+}
+
+/// How long before a maintenance window its "scheduled" notice goes out.
+const MAINTENANCE_NOTICE_AHEAD_MS: i64 = 24 * 3600 * 1000;
+/// How long after a window its "completed" notice may still go out (after a restart, say).
+const MAINTENANCE_COMPLETED_GRACE_MS: i64 = 3600 * 1000;
+
+impl Responder {
+    /// Tells subscribers about maintenance windows of the components they follow: `scheduled` up to a
+    /// day ahead, `in_progress` when it starts, `completed` when it ends. Each notice has a key per window
+    /// occurrence, so running this often (and on every replica) sends each once. Returns how many fan-out
+    /// rows were new.
+    pub async fn run_maintenance_notices_once(&self) -> Result<usize> {
+        if !self.subscriptions_config().enabled {
+            return Ok(0);
+        }
+        let now = self.now();
+        let periods = self.maintenance_periods(
+            now - MAINTENANCE_COMPLETED_GRACE_MS,
+            now + MAINTENANCE_NOTICE_AHEAD_MS,
+        );
+        let mut notices = Vec::new();
+        for period in periods {
+            let (status, message) = if now < period.start_ms {
+                (
+                    "scheduled",
+                    format!(
+                        "Maintenance is scheduled from {} to {}.",
+                        rfc3339(period.start_ms),
+                        rfc3339(period.end_ms)
+                    ),
+                )
+            } else if now < period.end_ms {
+                (
+                    "in_progress",
+                    format!(
+                        "Maintenance is in progress until {}.",
+                        rfc3339(period.end_ms)
+                    ),
+                )
+            } else if now < period.end_ms + MAINTENANCE_COMPLETED_GRACE_MS {
+                ("completed", "The maintenance has completed.".to_owned())
+            } else {
+                continue;
+            };
+            let affected = if period.components.is_empty() {
+                "all components".to_owned()
+            } else {
+                period
+                    .components
+                    .iter()
+                    .map(|c| component_name(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let page = Page {
+                idempotency_key: format!(
+                    "maintenance/{}/{}/{status}",
+                    period.name, period.start_ms
+                ),
+                action: PageAction::Notice,
+                incident_id: None,
+                title: format!("Maintenance: {}", period.name),
+                level: None,
+                component: affected,
+                summary: message,
+                since: rfc3339(now),
+                runbook: None,
+                incident_url: Some(format!("{}/", self.base_url())),
+                ack_url: None,
+                on_call: None,
+                step: status.to_owned(),
+                subscriber: None,
+                affects: period.components.clone(),
+            };
+            notices.push(new_page(&page, FANOUT_CHANNEL, now));
+        }
+        if notices.is_empty() {
+            return Ok(0);
+        }
+        let queued = self.inner.store.enqueue_pages(&notices).await?;
+        if queued > 0 {
+            self.wake_delivery();
+        }
+        Ok(usize::try_from(queued).unwrap_or(0))
     }
 }
 

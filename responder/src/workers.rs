@@ -42,6 +42,7 @@ impl Responder {
                         responder.run_fallbacks_once().await?;
                         responder.run_heartbeat_checks_once().await?;
                         responder.run_digest_once().await?;
+                        responder.run_maintenance_notices_once().await?;
                         Ok(())
                     },
                 )

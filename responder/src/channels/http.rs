@@ -324,7 +324,15 @@ impl SubscriberWebhookChannel {
         if let Some(confirm_url) = &subscriber.confirm_url {
             body["subscription"]["confirm_url"] = json!(confirm_url);
         }
-        if page.action == PageAction::Notice {
+        if page.action == PageAction::Notice && page.incident_id.is_none() {
+            body["type"] = json!("maintenance.update");
+            body["maintenance"] = json!({
+                "name": page.title.trim_start_matches("Maintenance: "),
+                "status": page.step,
+                "components": page.affects,
+                "update": {"status": page.step, "body": page.summary, "at": page.since},
+            });
+        } else if page.action == PageAction::Notice {
             body["incident"] = json!({
                 "id": page.incident_id,
                 "name": page.title,
@@ -393,6 +401,7 @@ mod tests {
             on_call: None,
             step: "L1/0/0".to_owned(),
             subscriber: None,
+            affects: Vec::new(),
         }
     }
 

@@ -740,6 +740,7 @@ impl HealthcheckService {
                 on_call: None,
                 step: "channel-test".to_owned(),
                 subscriber: None,
+                affects: Vec::new(),
             };
             match channel.send(&page).await {
                 Ok(_) => sent.push(name.clone()),
@@ -824,6 +825,7 @@ impl HealthcheckService {
             on_call: None,
             step: "digest".to_owned(),
             subscriber: None,
+            affects: Vec::new(),
         };
         self.responder
             .store()

@@ -597,6 +597,7 @@ impl RunbookExecutor {
             on_call: Some(person.clone()),
             step: format!("runbook/{role}"),
             subscriber: None,
+            affects: Vec::new(),
         };
         let new_page = crate::service::new_page(&page, &channel, now);
         match self.responder.store().enqueue_pages(&[new_page]).await {

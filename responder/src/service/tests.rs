@@ -1125,6 +1125,10 @@ struct SubscriberHarness {
 
 /// The base harness plus recording channels in place of the subscriber email and webhook channels.
 async fn subscriber_harness() -> SubscriberHarness {
+    subscriber_harness_with(base_config()).await
+}
+
+async fn subscriber_harness_with(config: ResponderConfig) -> SubscriberHarness {
     let test = open_sqlite().await.unwrap();
     let clock = ManualClock::new(ms(START));
     let (log, email, pager) = (
@@ -1134,7 +1138,7 @@ async fn subscriber_harness() -> SubscriberHarness {
     );
     let mail = FakeChannel::new(crate::status::EMAIL_CHANNEL);
     let hooks = FakeChannel::new(crate::status::WEBHOOK_CHANNEL);
-    let responder = Responder::builder(test.store.clone(), base_config())
+    let responder = Responder::builder(test.store.clone(), config)
         .clock(Arc::new(clock.clone()))
         .ack_secret("test-ack-secret")
         .channel(log.clone())
@@ -1469,4 +1473,95 @@ async fn subscription_requests_are_validated_and_private_webhooks_refused() {
             .subscriptions
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn subscribers_hear_of_maintenance_on_their_components_ahead_at_the_start_and_at_the_end() {
+    let mut config = base_config();
+    config.maintenance = vec![MaintenanceConfig {
+        name: "bridge upgrade".to_owned(),
+        components: vec!["bridge".to_owned()],
+        time_zone: "UTC".to_owned(),
+        start: Some("2026-03-02T12:00".to_owned()), // two hours after START
+        cron: None,
+        weekly: None,
+        duration: HumanDuration::from_secs(3600),
+    }];
+    let s = subscriber_harness_with(config).await;
+    let responder = &s.h.responder;
+    for (address, component) in [("bridge@example.org", "bridge"), ("peg@example.org", "peg")] {
+        responder
+            .subscribe(&crate::status::SubscribeRequest {
+                email: Some(address.to_owned()),
+                components: vec![component.to_owned()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    s.deliver_notices().await;
+    for confirmation in s.mail.sent() {
+        let url = confirmation.subscriber.unwrap().confirm_url.unwrap();
+        responder
+            .confirm_subscription(&token_of(&url))
+            .await
+            .unwrap();
+    }
+    let maintenance = |s: &SubscriberHarness| -> Vec<(String, String)> {
+        s.mail
+            .sent()
+            .into_iter()
+            .filter(|page| page.action == PageAction::Notice)
+            .map(|page| (page.subscriber.unwrap().address, page.step))
+            .collect()
+    };
+    let notices_round = || async { responder.run_maintenance_notices_once().await.unwrap() };
+
+    assert_eq!(notices_round().await, 1);
+    assert_eq!(
+        notices_round().await,
+        0,
+        "the same notice is not queued twice"
+    );
+    s.deliver_notices().await;
+    assert_eq!(
+        maintenance(&s),
+        [("bridge@example.org".to_owned(), "scheduled".to_owned())],
+        "once, two hours ahead, only to the bridge's subscriber"
+    );
+    let scheduled = s.mail.sent().into_iter().last().unwrap();
+    assert_eq!(
+        scheduled.subject(),
+        "[Scheduled] Maintenance: bridge upgrade (Bridge)"
+    );
+    assert!(
+        scheduled.text().contains(
+            "Maintenance is scheduled from 2026-03-02T12:00:00Z to 2026-03-02T13:00:00Z."
+        ),
+        "{}",
+        scheduled.text()
+    );
+
+    s.h.clock.advance(Duration::from_secs(2 * 3600 + 60));
+    notices_round().await;
+    s.deliver_notices().await;
+    s.h.clock.advance(Duration::from_secs(3600));
+    notices_round().await;
+    notices_round().await;
+    s.deliver_notices().await;
+    let steps: Vec<String> = maintenance(&s).into_iter().map(|(_, step)| step).collect();
+    assert_eq!(steps, ["scheduled", "in_progress", "completed"]);
+    let webhook =
+        crate::channels::SubscriberWebhookChannel::body(&s.mail.sent().into_iter().last().unwrap())
+            .unwrap();
+    assert_eq!(webhook["type"], "maintenance.update");
+    assert_eq!(webhook["maintenance"]["name"], "bridge upgrade");
+    assert_eq!(
+        webhook["maintenance"]["components"],
+        serde_json::json!(["bridge"])
+    );
+
+    // Long after, nothing more.
+    s.h.clock.advance(Duration::from_secs(2 * 3600));
+    assert_eq!(responder.run_maintenance_notices_once().await.unwrap(), 0);
 }
