@@ -70,6 +70,7 @@ pub async fn open_postgres_from_env(variable: &str) -> Option<TestStore> {
     let admin = PgStore::connect(&url)
         .await
         .unwrap_or_else(|error| panic!("{variable}={url} is set but unreachable: {error:?}"));
+    drop_schemas_of_finished_runs(&admin).await;
     sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}")))
         .execute(&admin.pool_for_tests())
         .await
@@ -88,6 +89,38 @@ pub async fn open_postgres_from_env(variable: &str) -> Option<TestStore> {
             url,
         },
     })
+}
+
+/// Drops the `vigil_test_<pid>_*` schemas of test processes that are no longer running, so the database
+/// does not fill up run after run. Schemas of live processes (tests running in parallel) are kept.
+async fn drop_schemas_of_finished_runs(admin: &PgStore) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let schemas: Vec<String> = sqlx::query_scalar(
+        "select schema_name::text from information_schema.schemata where schema_name like 'vigil_test_%'",
+    )
+    .fetch_all(&admin.pool_for_tests())
+    .await
+    .unwrap_or_default();
+    for schema in schemas {
+        let pid = schema
+            .strip_prefix("vigil_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let finished = pid.is_some_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if finished {
+            // Another process may be dropping it too; either way it goes.
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "drop schema if exists {schema} cascade"
+            )))
+            .execute(&admin.pool_for_tests())
+            .await;
+        }
+    }
 }
 
 fn unique() -> u64 {
