@@ -127,7 +127,8 @@ impl Responder {
         else {
             return Ok(());
         };
-        if error.starts_with("not sent:") {
+        // Subscriber messages that fail are counted on the incident, not written into its timeline.
+        if error.starts_with("not sent:") || record.channel.starts_with("status-") {
             return Ok(());
         }
         self.inner

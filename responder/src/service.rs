@@ -325,6 +325,8 @@ pub struct IncidentDetail {
     pub incident: IncidentSummary,
     pub timeline: Vec<TimelineView>,
     pub pages: Vec<PageView>,
+    /// How the incident's public updates reached status-page subscribers.
+    pub subscriber_messages: crate::store::DeliveryCounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1288,10 +1290,12 @@ impl Responder {
             .ok_or_else(|| ResponderError::IncidentNotFound(id.to_owned()))?;
         let timeline = self.inner.store.timeline(id).await?;
         let pages = self.inner.store.pages_of_incident(id).await?;
+        let subscriber_messages = self.inner.store.subscriber_deliveries(id).await?;
         Ok(IncidentDetail {
             incident: IncidentSummary::from(&incident),
             timeline: timeline.iter().map(TimelineView::from).collect(),
             pages: pages.iter().map(PageView::from).collect(),
+            subscriber_messages,
         })
     }
 

@@ -779,11 +779,9 @@ impl Responder {
                             format!("{}/{}", notice.idempotency_key, subscription.id);
                         page.subscriber =
                             Some(self.subscriber_target(subscription, &subscription.components));
-                        let mut new = new_page(&page, channel_of(subscription.kind), now);
-                        // Subscriber deliveries are not the incident's pages: keep them off its
-                        // timeline and its pages list (the fan-out row stands for them).
-                        new.incident_id = None;
-                        pages.push(new);
+                        // Linked to the incident for its delivery counts; the pages list and the
+                        // timeline leave `status-*` rows out (one update may mean thousands).
+                        pages.push(new_page(&page, channel_of(subscription.kind), now));
                     }
                     let queued = inner.store.enqueue_pages(&pages).await?;
                     tracing::info!(key = %row.idempotency_key, subscribers = pages.len(), queued, "status notice fanned out");

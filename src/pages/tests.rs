@@ -404,6 +404,28 @@ async fn a_reader_subscribes_with_the_form_confirms_by_link_hears_updates_and_un
         bodies[2]["incident"]["update"]["body"],
         "A relayer is stuck."
     );
+    // The commander's page counts what reached subscribers.
+    let mut counted = String::new();
+    for _ in 0..50 {
+        let html = app
+            .get(&format!("/incidents/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        counted = html
+            .split_once(r#"id="subscriber-messages">"#)
+            .map(|(_, rest)| rest.split('<').next().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        if counted.contains("2 messages sent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        counted,
+        "Status-page subscribers: 2 messages sent, 0 waiting, 0 failed."
+    );
     // The operators' list shows it confirmed.
     let list: Value = app.get("/api/v1/subscriptions").await.json().await.unwrap();
     assert_eq!(list["subscriptions"][0]["state"], "confirmed");

@@ -1286,8 +1286,16 @@ async fn subscribers_confirm_by_link_and_then_hear_each_public_update_of_their_c
         !text.contains("runbooks/") && !text.contains("/incidents/") && !text.contains("ack"),
         "internal details leaked: {text}"
     );
-    // The fan-out row is listed with the incident; the subscriber deliveries are not its pages.
+    // Subscriber deliveries are counted with the incident, not listed among its pages.
     let detail = responder.get_incident(&early).await.unwrap();
+    assert_eq!(
+        detail.subscriber_messages,
+        crate::store::DeliveryCounts {
+            sent: 1,
+            pending: 0,
+            failed: 0
+        }
+    );
     assert!(
         detail
             .pages

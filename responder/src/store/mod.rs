@@ -66,6 +66,14 @@ impl model::HasKind for StoreError {
     }
 }
 
+/// Outbox rows by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct DeliveryCounts {
+    pub sent: i64,
+    pub pending: i64,
+    pub failed: i64,
+}
+
 /// The outbox at a glance, for metrics and alerts on stuck delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct OutboxBacklog {
@@ -201,6 +209,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<PageRecord>, StoreError>;
     /// Marks a page's fallback as handled; true only for the caller that changed it.
     async fn mark_fallback_done(&self, page_id: i64) -> Result<bool, StoreError>;
+    /// The messages to status-page subscribers about one incident, by state.
+    async fn subscriber_deliveries(&self, incident_id: &str) -> Result<DeliveryCounts, StoreError>;
     /// How many pages wait in the outbox, since when, and how many were dead-lettered.
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError>;
 
@@ -685,6 +695,28 @@ macro_rules! impl_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(result.rows_affected() == 1)
+            }
+
+            async fn subscriber_deliveries(
+                &self,
+                incident_id: &str,
+            ) -> Result<$crate::store::DeliveryCounts, $crate::store::StoreError> {
+                let rows = sqlx::query_as::<_, (String, i64)>(
+                    "select state, count(*) from pages where incident_id = $1 \
+                     and channel in ('status-email', 'status-webhook') group by state",
+                )
+                .bind(incident_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut counts = $crate::store::DeliveryCounts::default();
+                for (state, count) in rows {
+                    match state.as_str() {
+                        "sent" => counts.sent = count,
+                        "failed" => counts.failed = count,
+                        _ => counts.pending += count,
+                    }
+                }
+                Ok(counts)
             }
 
             async fn outbox_backlog(
