@@ -65,6 +65,8 @@ pub struct VigilMetrics {
     pub module_paused: Family<ModuleLabels, Gauge>,
     pub cluster_leader: Gauge,
     pub cluster_members: Gauge,
+    pub audit_entries: Gauge,
+    pub audit_chain_ok: Gauge,
 }
 
 impl VigilMetrics {
@@ -87,6 +89,8 @@ impl VigilMetrics {
             module_paused: Family::default(),
             cluster_leader: Gauge::default(),
             cluster_members: Gauge::default(),
+            audit_entries: Gauge::default(),
+            audit_chain_ok: Gauge::default(),
         };
         let vigil = registry.sub_registry_with_prefix("vigil");
         vigil.register(
@@ -158,6 +162,16 @@ impl VigilMetrics {
             "cluster_members",
             "Members sharing this database that reported within the member TTL",
             metrics.cluster_members.clone(),
+        );
+        vigil.register(
+            "audit_entries",
+            "Rows in the pause audit log; it only grows, so a drop means rows were deleted (Prometheus' history is the outside anchor the hash chain lacks)",
+            metrics.audit_entries.clone(),
+        );
+        vigil.register(
+            "audit_chain_ok",
+            "1 while recomputing the audit log's hash chain gives the stored hashes",
+            metrics.audit_chain_ok.clone(),
         );
         metrics
     }
@@ -265,6 +279,15 @@ pub async fn refresh_gauges(state: &crate::api::AppState) {
                 .set(i64::try_from(view.members.len()).unwrap_or(i64::MAX));
         }
         Err(error) => tracing::warn!(error = %error, "metrics: cannot read the cluster"),
+    }
+    match state.actions.pause.audit_log().await {
+        Ok(log) => {
+            metrics
+                .audit_entries
+                .set(i64::try_from(log.entries.len()).unwrap_or(i64::MAX));
+            metrics.audit_chain_ok.set(i64::from(log.chain_ok));
+        }
+        Err(error) => tracing::warn!(error = %error, "metrics: cannot read the audit log"),
     }
     match state.store.outbox_backlog().await {
         Ok(backlog) => {

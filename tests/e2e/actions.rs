@@ -379,3 +379,48 @@ async fn the_morning_round_backs_up_and_restores_and_a_failing_check_opens_an_in
     );
     app.stop().await;
 }
+
+/// The value of an unlabelled metric in `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once(' ')?;
+            (key == name).then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("{name} not in /metrics"))
+}
+
+#[tokio::test]
+async fn the_audit_log_size_and_chain_check_are_metrics_so_prometheus_can_anchor_them() {
+    let app = spawn_app_with(|_| {}, HashMap::new()).await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/pause",
+            &json!({"module": "auction", "reason": "suspicious bids"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(metric(&app, "vigil_audit_entries").await >= 1.0);
+    assert_eq!(metric(&app, "vigil_audit_chain_ok").await, 1.0);
+    assert_eq!(metric(&app, "vigil_cluster_leader").await, 1.0);
+    app.responder
+        .store()
+        .execute_for_tests("update pause_audit set reason = 'nothing happened'")
+        .await
+        .unwrap();
+    assert_eq!(
+        metric(&app, "vigil_audit_chain_ok").await,
+        0.0,
+        "an altered row shows in /metrics"
+    );
+    app.stop().await;
+}
