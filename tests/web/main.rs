@@ -83,12 +83,67 @@ fn the_pages_pass_the_headless_chromium_test_with_axe_and_leave_screenshots() {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+/// The real binary on a free port with a temporary data dir; killed on drop.
+struct RunningVigil {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl RunningVigil {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["run", "--listen", &addr, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .current_dir(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("vigil starts");
+        let ready = (0..300).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            std::net::TcpStream::connect(&addr).is_ok()
+        });
+        assert!(ready, "vigil did not listen on {addr}");
+        Self {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for RunningVigil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
-fn the_prometheus_rules_pass_promtool_check_and_their_unit_tests() {
+fn the_prometheus_rules_pass_promtool_and_a_real_prometheus_scrapes_vigil_and_runs_every_dashboard_query()
+ {
     if !enabled("the_prometheus_rules_pass_promtool…") {
         return;
     }
-    let (ok, stdout) = run_script("tests/peers/promtool.sh", &[], &[]);
+    let vigil = RunningVigil::start();
+    let prom_port = free_port().to_string();
+    let (ok, stdout) = run_script(
+        "tests/peers/promtool.sh",
+        &["--scrape", &vigil.addr, "--prom-port", &prom_port],
+        &[],
+    );
     assert!(ok, "tests/peers/promtool.sh failed:\n{stdout}");
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    // check rules, test rules, target up, rules loaded, dashboard queries.
+    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
 }
