@@ -1,8 +1,9 @@
 //! The outbox's delivery side: each channel has its own worker that claims that channel's due pages
-//! under a lease, sends them one attempt at a time, and records the outcome: sent, retried later with
+//! under a lease, makes one attempt per page (a claimed batch concurrently), and records the outcome: sent, retried later with
 //! exponential backoff and jitter, or dead-lettered (`failed`) once the retry budget is spent or the error
 //! is permanent. Because workers are per channel, a channel that is down only delays its own pages.
 
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
@@ -24,6 +25,16 @@ pub(crate) fn backoff_ms(initial_ms: i64, max_ms: i64, attempts: i64, key: &str)
 }
 
 impl Responder {
+    /// How many pages of `channel` one delivery round claims and sends at once.
+    pub(crate) fn batch_for(&self, channel: &str) -> u32 {
+        let config = &self.inner.config;
+        if channel == crate::status::EMAIL_CHANNEL || channel == crate::status::WEBHOOK_CHANNEL {
+            config.subscriptions.concurrency
+        } else {
+            config.delivery.batch
+        }
+    }
+
     /// Claims and sends the due pages of one channel; returns how many it handled. Run by the channel's
     /// delivery worker; tests call it directly with a pinned clock.
     pub async fn deliver_due_once(&self, channel_name: &str) -> Result<usize> {
@@ -44,12 +55,27 @@ impl Responder {
                 now,
                 now + duration_ms(delivery.lease),
                 &token,
-                delivery.batch,
+                self.batch_for(channel_name),
             )
             .await?;
         let handled = pages.len();
-        for record in pages {
-            let outcome = self.attempt(&*channel, &record).await;
+        // The batch is sent concurrently: a slow or hanging receiver costs one send timeout per batch, not
+        // one per page, so a batch always ends within its lease (which outlasts `send_timeout`), and a
+        // fan-out to many subscribers is not paced by the slowest round trip.
+        // Outcomes are recorded after the whole batch: recording while sends are suspended mid-query
+        // could wait for a pooled connection one of them holds.
+        let sent: Vec<(PageRecord, PageOutcome)> = futures::stream::iter(pages)
+            .map(|record| {
+                let channel = channel.clone();
+                async move {
+                    let outcome = self.attempt(&*channel, &record).await;
+                    (record, outcome)
+                }
+            })
+            .buffer_unordered(self.batch_for(channel_name) as usize)
+            .collect()
+            .await;
+        for (record, outcome) in sent {
             let recorded = inner
                 .store
                 .complete_page(record.id, &token, &outcome)

@@ -84,6 +84,9 @@ pub struct SubscriptionsConfig {
     pub confirm_link_ttl: HumanDuration,
     /// A confirmation is re-sent to the same address at most this often. Default 10m.
     pub resend_after: HumanDuration,
+    /// Subscriber messages claimed and sent at once per round (they go to many different receivers).
+    /// Default 64.
+    pub concurrency: u32,
 }
 
 impl Default for SubscriptionsConfig {
@@ -95,6 +98,7 @@ impl Default for SubscriptionsConfig {
             allow_private_webhooks: false,
             confirm_link_ttl: HumanDuration::from_secs(48 * 3600),
             resend_after: HumanDuration::from_secs(600),
+            concurrency: 64,
         }
     }
 }
@@ -114,6 +118,12 @@ impl SubscriptionsConfig {
             report(
                 format!("{path}.email_channel"),
                 format!("no email channel is named {name:?}"),
+            );
+        }
+        if self.concurrency == 0 {
+            report(
+                format!("{path}.concurrency"),
+                "must be at least 1".to_owned(),
             );
         }
         if self.confirm_link_ttl.get().is_zero() {

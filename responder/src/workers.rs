@@ -99,7 +99,7 @@ impl Responder {
             // Drain: keep claiming while full batches come back.
             loop {
                 match self.deliver_due_once(channel).await {
-                    Ok(handled) if handled >= self.inner.config.delivery.batch as usize => continue,
+                    Ok(handled) if handled >= self.batch_for(channel) as usize => continue,
                     Ok(_) => break,
                     Err(error) => {
                         tracing::warn!(channel, error = ?error, "delivery round failed");
