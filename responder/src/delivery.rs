@@ -127,12 +127,20 @@ impl Responder {
             Err(error)
                 if error.is_retryable() && record.attempts < i64::from(delivery.max_attempts) =>
             {
-                let delay = backoff_ms(
+                let backoff = backoff_ms(
                     duration_ms(delivery.initial_backoff),
                     duration_ms(delivery.max_backoff),
                     record.attempts,
                     &record.idempotency_key,
                 );
+                // A receiver that says when to come back (429/503 Retry-After) is obeyed, up to
+                // max_backoff: a page must not wait longer than that on someone's say-so.
+                let asked = error.retry_after().map_or(0, |wait| {
+                    i64::try_from(wait.as_millis())
+                        .unwrap_or(i64::MAX)
+                        .min(duration_ms(delivery.max_backoff))
+                });
+                let delay = backoff.max(asked);
                 tracing::warn!(page_id = record.id, channel = channel.name(), attempt = record.attempts, retry_in_ms = delay, error = %error.chain(), "page delivery failed, will retry");
                 PageOutcome::Retry {
                     error: error.chain(),

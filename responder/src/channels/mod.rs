@@ -31,7 +31,12 @@ pub struct Delivery {
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
     #[error("endpoint answered {status}: {body}")]
-    Status { status: u16, body: String },
+    Status {
+        status: u16,
+        body: String,
+        /// The endpoint's `Retry-After` (429 and 503 carry it): wait at least this long.
+        retry_after: Option<std::time::Duration>,
+    },
     #[error("could not reach endpoint")]
     Transport(#[source] reqwest::Error),
     #[error("smtp delivery failed")]
@@ -60,6 +65,14 @@ impl ChannelError {
             }
             ChannelError::Timeout(_) => true,
             ChannelError::Email(_) | ChannelError::Misconfigured(_) => false,
+        }
+    }
+
+    /// How long the receiver asked us to wait before trying again, if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ChannelError::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 

@@ -86,10 +86,12 @@ impl Channel for FakeChannel {
             Mode::FailRetryable => Err(ChannelError::Status {
                 status: 503,
                 body: "down".to_owned(),
+                retry_after: None,
             }),
             Mode::FailPermanently => Err(ChannelError::Status {
                 status: 400,
                 body: "bad".to_owned(),
+                retry_after: None,
             }),
         }
     }

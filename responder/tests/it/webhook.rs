@@ -26,6 +26,11 @@ impl Received {
 
 /// A minimal HTTP/1.1 receiver answering each request with `status`.
 async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<Received>>>) {
+    receiver_with(status, "").await
+}
+
+/// Like [`receiver`], with `extra` header lines (each ending in `\r\n`) in every response.
+async fn receiver_with(status: u16, extra: &'static str) -> (String, Arc<Mutex<Vec<Received>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -79,7 +84,7 @@ async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<Received>>>) {
                     body: buffer[head_end..].to_vec(),
                 });
                 let response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    "HTTP/1.1 {status} X\r\n{extra}content-length: 0\r\nconnection: close\r\n\r\n"
                 );
                 let _ = socket.write_all(response.as_bytes()).await;
             });
@@ -181,4 +186,33 @@ async fn a_missing_webhook_secret_is_a_clear_build_error() {
         text.contains("HOOK_SECRET") && text.contains("hook"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_webhook_answering_429_with_retry_after_is_retried_no_sooner_than_it_asked() {
+    let (url, received) = receiver_with(429, "retry-after: 120\r\n").await;
+    let (store, _dir) = super::sqlite_store().await;
+    let responder = Responder::builder(store, config(&url))
+        .env(|_| Some("x".to_owned()))
+        .build()
+        .unwrap();
+    responder
+        .ingest_signal(&super::l1_signal("s1"))
+        .await
+        .unwrap();
+    let before = chrono::Utc::now();
+    responder.deliver_due_once("hook").await.unwrap();
+    assert_eq!(received.lock().unwrap().len(), 1);
+    let page = &responder.list_pages().await.unwrap().pages[0];
+    assert_eq!(page.state, responder::store::PageState::Pending);
+    let next = chrono::DateTime::parse_from_rfc3339(&page.next_attempt_at).unwrap();
+    let waits = (next.with_timezone(&chrono::Utc) - before).num_seconds();
+    // The first backoff alone would be 2.5-5 s.
+    assert!(
+        (119..=125).contains(&waits),
+        "next attempt in {waits} s: {page:?}"
+    );
+    // Not before then.
+    responder.deliver_due_once("hook").await.unwrap();
+    assert_eq!(received.lock().unwrap().len(), 1);
 }
