@@ -57,6 +57,28 @@ fn check_accepts_the_example_and_reports_bad_values_with_their_path() {
         "the file is named: {stderr}"
     );
 
+    // The web-era sections are checked the same way.
+    let mut newer = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        newer,
+        "[cluster]\nheartbeat = \"5s\"\nlease = \"6s\"\n[responder.subscriptions]\nemail_channel = \"nope\"\nconcurrency = 0"
+    )
+    .unwrap();
+    let out = Command::new(VIGIL)
+        .args(["check", "--config"])
+        .arg(newer.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "cluster.lease: must be at least twice the heartbeat",
+        "responder.subscriptions.email_channel: no email channel is named \"nope\"",
+        "responder.subscriptions.concurrency: must be at least 1",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+
     let mut typo = tempfile::NamedTempFile::new().unwrap();
     writeln!(typo, "[core]\nseed = 1\nslot_ms = \"six seconds\"").unwrap();
     let out = Command::new(VIGIL)
