@@ -128,7 +128,14 @@ impl Application {
             Arc::new(settings.runbooks.load().map_err(|problems| {
                 anyhow::anyhow!("invalid runbooks:\n{}", problems.join("\n"))
             })?);
-        tracing::info!(count = runbooks.len(), dir = %settings.runbooks.dir.display(), "runbooks loaded");
+        if settings.runbooks.uses_built_in() {
+            tracing::info!(
+                count = runbooks.len(),
+                "runbooks loaded (built in: there is no ./runbooks here)"
+            );
+        } else {
+            tracing::info!(count = runbooks.len(), dir = %settings.runbooks.dir.display(), "runbooks loaded");
+        }
         let env_for_secrets = env.clone();
         let mut builder = responder::Responder::builder(store.clone(), responder_config.clone())
             .env(move |name| env_for_secrets.get(name).cloned())

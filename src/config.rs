@@ -171,14 +171,57 @@ impl Default for RunbookSettings {
     }
 }
 
+/// The shipped runbooks (`runbooks/*.md`), built into the binary: a Vigil started outside the source
+/// tree still follows them (the exploit-drain runbook pauses the bridge).
+const BUILT_IN_RUNBOOKS: [(&str, &str); 6] = [
+    ("block-stall.md", include_str!("../runbooks/block-stall.md")),
+    ("depeg.md", include_str!("../runbooks/depeg.md")),
+    ("error-burst.md", include_str!("../runbooks/error-burst.md")),
+    (
+        "exploit-drain.md",
+        include_str!("../runbooks/exploit-drain.md"),
+    ),
+    (
+        "latency-spike.md",
+        include_str!("../runbooks/latency-spike.md"),
+    ),
+    (
+        "validator-outage.md",
+        include_str!("../runbooks/validator-outage.md"),
+    ),
+];
+
 impl RunbookSettings {
-    /// The runbooks, or every problem with file and line. A missing default directory means no runbooks.
+    /// The runbooks, or every problem with file and line. Without the default directory, the built-in
+    /// copies of the shipped runbooks; a configured directory that is missing is an error.
     pub fn load(&self) -> Result<Vec<responder::runbooks::Runbook>, Vec<String>> {
         if !self.dir.exists() && self.dir == RunbookSettings::default().dir {
-            return Ok(Vec::new());
+            return Self::built_in();
         }
         responder::runbooks::load_dir(&self.dir)
             .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    /// Whether [`RunbookSettings::load`] falls back to the built-in runbooks.
+    pub fn uses_built_in(&self) -> bool {
+        !self.dir.exists() && self.dir == RunbookSettings::default().dir
+    }
+
+    fn built_in() -> Result<Vec<responder::runbooks::Runbook>, Vec<String>> {
+        let mut runbooks = Vec::new();
+        let mut problems = Vec::new();
+        for (name, text) in BUILT_IN_RUNBOOKS {
+            let path = std::path::Path::new("built-in").join(name);
+            match responder::runbooks::parse(&path, text) {
+                Ok(runbook) => runbooks.push(runbook),
+                Err(errors) => problems.extend(errors.iter().map(ToString::to_string)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(runbooks)
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -493,6 +536,20 @@ mod tests {
         assert_eq!(settings.core.validators, 5);
         assert_eq!(settings.core.core_config().slot_jitter_ms, 500);
         assert!(settings.validate(&env()).is_empty());
+    }
+
+    #[test]
+    fn the_built_in_runbooks_are_the_shipped_ones_and_parse() {
+        let built_in = RunbookSettings::built_in().unwrap();
+        let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks"))
+            .unwrap()
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "md"))
+            })
+            .count();
+        assert_eq!(built_in.len(), shipped, "every shipped runbook is built in");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Logging set-up: `tracing` to stderr, filtered by `RUST_LOG` (default `info`).
+//! Logging set-up: `tracing` to stderr, filtered by `RUST_LOG` (default `info`, with chatty
+//! dependencies held to warnings).
 
 use std::io::IsTerminal;
 
@@ -6,8 +7,9 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once; later calls do nothing (tests call it many times).
 pub fn init(default_filter: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    // The cron scheduler logs its internal bookkeeping ("Job creator created") at info.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_filter},tokio_cron_scheduler=warn")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -185,6 +185,16 @@ async fn run_with_defaults_grows_the_chain_accepts_simulate_and_shuts_down_clean
         Some(0),
         "vigil exits 0 on SIGTERM"
     );
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(
+        log.contains("runbooks loaded (built in") && log.contains("count=6"),
+        "outside the source tree the shipped runbooks are built in:\n{log}"
+    );
+    assert!(
+        !log.contains("Job creator"),
+        "dependency chatter stays out of the log:\n{log}"
+    );
     let url = format!(
         "sqlite://{}",
         dir.path().join("vigil-data/vigil.db").display()
