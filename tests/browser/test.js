@@ -238,6 +238,14 @@ async function shot(page, file) {
     assert(response.status() === 404, `status ${response.status()}`);
     assert(/404/.test(await page.textContent('h1')), 'no 404 heading');
     await shot(page, 'error-404.png');
+    await axeCheck(page, 'error page');
+  });
+
+  await check('the sign-in page has no serious accessibility violations', async () => {
+    const response = await page.goto(`${BASE}/login?next=/oncall`, { waitUntil: 'load' });
+    assert(response.status() === 200, `status ${response.status()}`);
+    await shot(page, 'login.png');
+    await axeCheck(page, 'login');
   });
 
   await api('POST', '/api/v1/core/scenarios', { name: 'exploit-drain', action: 'stop' }).catch(() => {});
