@@ -195,7 +195,7 @@ impl RunbookSettings {
     /// The runbooks, or every problem with file and line. Without the default directory, the built-in
     /// copies of the shipped runbooks; a configured directory that is missing is an error.
     pub fn load(&self) -> Result<Vec<responder::runbooks::Runbook>, Vec<String>> {
-        if !self.dir.exists() && self.dir == RunbookSettings::default().dir {
+        if self.uses_built_in() {
             return Self::built_in();
         }
         responder::runbooks::load_dir(&self.dir)

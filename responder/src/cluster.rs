@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
+use crate::service::duration_ms;
 use crate::store::{ClusterMember, Store, StoreError};
 use crate::time::rfc3339;
 
@@ -190,7 +191,7 @@ impl Cluster {
                 targets: i64::from(inner.targets.load(Ordering::Relaxed)),
             })
             .await?;
-        let until = now + millis(inner.config.lease);
+        let until = now + duration_ms(inner.config.lease);
         let leads = inner
             .store
             .take_lease(LEADER_LEASE, &inner.id, now, until)
@@ -234,7 +235,7 @@ impl Cluster {
         let inner = &self.inner;
         inner.leader.store(false, Ordering::SeqCst);
         inner.lease_until_ms.store(0, Ordering::SeqCst);
-        let silent_before = inner.clock.now_ms() - millis(inner.config.member_ttl) * 10;
+        let silent_before = inner.clock.now_ms() - duration_ms(inner.config.member_ttl) * 10;
         if let Err(error) = inner.store.release_lease(LEADER_LEASE, &inner.id).await {
             tracing::warn!(error = %error, "could not release the leader lease");
         }
@@ -254,7 +255,7 @@ impl Cluster {
             .filter(|lease| lease.lease_until_ms > now);
         let members = inner
             .store
-            .cluster_members(now - millis(inner.config.member_ttl))
+            .cluster_members(now - duration_ms(inner.config.member_ttl))
             .await?;
         let leader = lease.as_ref().map(|lease| lease.holder.clone());
         Ok(ClusterView {
@@ -274,10 +275,6 @@ impl Cluster {
             leader,
         })
     }
-}
-
-fn millis(duration: HumanDuration) -> i64 {
-    i64::try_from(duration.get().as_millis()).unwrap_or(i64::MAX)
 }
 
 fn hostname() -> String {

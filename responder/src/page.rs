@@ -182,7 +182,11 @@ impl Page {
 
 /// `in_progress` → `In progress`.
 fn capitalised(text: &str) -> String {
-    let text = text.replace('_', " ");
+    upper_first(&text.replace('_', " "))
+}
+
+/// The text with its first letter upper-cased.
+pub(crate) fn upper_first(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().collect::<String>() + chars.as_str()

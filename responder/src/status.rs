@@ -57,12 +57,7 @@ pub fn component_name(id: &str) -> String {
     match id {
         "api" => "API".to_owned(),
         "peg" => "TRN peg".to_owned(),
-        other => {
-            let mut chars = other.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_uppercase().collect::<String>() + chars.as_str()
-            })
-        }
+        other => crate::page::upper_first(other),
     }
 }
 
@@ -777,11 +772,9 @@ impl Responder {
                 Ok(notice) => {
                     let mut pages = Vec::new();
                     for subscription in &subscribers {
-                        // Empty `affects` (maintenance of everything) reaches every subscriber.
-                        let follows = subscription.state == SubscriptionState::Confirmed
-                            && (notice.affects.is_empty()
-                                || notice.affects.iter().any(|c| subscription.follows(c)));
-                        if !follows || !kinds.contains(&subscription.kind) {
+                        if !subscription.follows_any(&notice.affects)
+                            || !kinds.contains(&subscription.kind)
+                        {
                             continue;
                         }
                         let mut page = notice.clone();

@@ -9,9 +9,17 @@ use super::{Channel, ChannelError, Delivery};
 use crate::page::{Page, PageAction};
 use crate::signing::webhook_signature;
 
-/// A reqwest client with rustls on ring. Installs the ring provider first (once per process): reqwest is
-/// built without a default provider and would panic otherwise.
+/// A reqwest client with rustls on ring (see [`client_builder`]).
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, ChannelError> {
+    client_builder(timeout)
+        .build()
+        .map_err(ChannelError::Transport)
+}
+
+/// Vigil's client settings (timeout, user agent), for callers that add their own. Installs the ring
+/// provider first (once per process): reqwest is built without a default provider and would panic
+/// otherwise.
+fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
     static PROVIDER: std::sync::Once = std::sync::Once::new();
     PROVIDER.call_once(|| {
         // Another part of the process may have installed one already; either is fine.
@@ -20,8 +28,6 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, ChannelError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(ChannelError::Transport)
 }
 
 fn check_url(url: &str) -> Result<reqwest::Url, ChannelError> {
@@ -315,11 +321,7 @@ pub struct SubscriberWebhookChannel {
 
 impl SubscriberWebhookChannel {
     pub fn new(allow_private: bool) -> Result<Self, ChannelError> {
-        http_client(TIMEOUT)?;
-        let mut builder = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none());
+        let mut builder = client_builder(TIMEOUT).redirect(reqwest::redirect::Policy::none());
         if !allow_private {
             builder = builder.dns_resolver(std::sync::Arc::new(PublicOnlyResolver));
         }

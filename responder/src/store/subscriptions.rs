@@ -87,8 +87,16 @@ pub struct Subscription {
 impl Subscription {
     /// Whether notices about `component` go to this subscriber.
     pub fn follows(&self, component: &str) -> bool {
+        self.follows_any(std::slice::from_ref(&component.to_owned()))
+    }
+
+    /// Whether a notice about `components` goes to this subscriber; an empty list (maintenance of
+    /// everything) concerns every confirmed subscriber.
+    pub fn follows_any(&self, components: &[String]) -> bool {
         self.state == SubscriptionState::Confirmed
-            && (self.components.is_empty() || self.components.iter().any(|c| c == component))
+            && (components.is_empty()
+                || self.components.is_empty()
+                || components.iter().any(|c| self.components.contains(c)))
     }
 }
 
