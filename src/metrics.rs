@@ -240,31 +240,23 @@ pub async fn refresh_gauges(state: &crate::api::AppState) {
         .fold(0.0_f64, f64::max);
     metrics.anomaly_score_max.set(hottest);
 
-    match state
-        .store
-        .incidents(responder::store::IncidentFilter::Open, 10_000)
-        .await
-    {
-        Ok(incidents) => {
-            let mut counts = std::collections::BTreeMap::new();
+    match state.store.open_incident_counts().await {
+        Ok(rows) => {
+            // Every level/state pair is set, to 0 when none, so alerts see a series either way.
             for level in model::Level::ALL {
                 for incident_state in ["triggered", "acknowledged"] {
-                    counts.insert((level, incident_state), 0_i64);
+                    let count = rows
+                        .iter()
+                        .find(|(l, s, _)| l == level.as_str() && s == incident_state)
+                        .map_or(0, |(_, _, count)| *count);
+                    metrics
+                        .incidents_open
+                        .get_or_create(&IncidentLabels {
+                            level: level.as_str().to_owned(),
+                            state: incident_state.to_owned(),
+                        })
+                        .set(count);
                 }
-            }
-            for incident in &incidents {
-                *counts
-                    .entry((incident.level, incident.state.as_str()))
-                    .or_default() += 1;
-            }
-            for ((level, incident_state), count) in counts {
-                metrics
-                    .incidents_open
-                    .get_or_create(&IncidentLabels {
-                        level: level.as_str().to_owned(),
-                        state: incident_state.to_owned(),
-                    })
-                    .set(count);
             }
         }
         Err(error) => tracing::warn!(error = %error, "metrics: cannot count open incidents"),

@@ -412,6 +412,29 @@ async fn the_audit_log_size_and_chain_check_are_metrics_so_prometheus_can_anchor
     assert!(metric(&app, "vigil_audit_entries").await >= 1.0);
     assert_eq!(metric(&app, "vigil_audit_chain_ok").await, 1.0);
     assert_eq!(metric(&app, "vigil_cluster_leader").await, 1.0);
+    let (status, _) = app
+        .post_json(
+            "/api/v1/incidents",
+            &json!({"title": "auction bids", "level": "L2", "component": "auction"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        metric(
+            &app,
+            r#"vigil_incidents_open{level="L2",state="triggered"}"#
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &app,
+            r#"vigil_incidents_open{level="L1",state="triggered"}"#
+        )
+        .await,
+        0.0
+    );
     app.responder
         .store()
         .execute_for_tests("update pause_audit set reason = 'nothing happened'")

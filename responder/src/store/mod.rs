@@ -209,6 +209,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<PageRecord>, StoreError>;
     /// Marks a page's fallback as handled; true only for the caller that changed it.
     async fn mark_fallback_done(&self, page_id: i64) -> Result<bool, StoreError>;
+    /// Unresolved incidents counted by `(level, state)` (for metrics: no rows are read).
+    async fn open_incident_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// The messages to status-page subscribers about one incident, by state.
     async fn subscriber_deliveries(&self, incident_id: &str) -> Result<DeliveryCounts, StoreError>;
     /// How many pages wait in the outbox, since when, and how many were dead-lettered.
@@ -695,6 +697,17 @@ macro_rules! impl_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(result.rows_affected() == 1)
+            }
+
+            async fn open_incident_counts(
+                &self,
+            ) -> Result<Vec<(String, String, i64)>, $crate::store::StoreError> {
+                Ok(sqlx::query_as::<_, (String, String, i64)>(
+                    "select level, state, count(*) from incidents where state <> 'resolved' \
+                     group by level, state",
+                )
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn subscriber_deliveries(
