@@ -1,10 +1,23 @@
 //! The Ethereum JSON-RPC 2.0 subset the core answers, as a pure function of the core's state.
 //!
-//! Methods: `eth_blockNumber`, `eth_getBlockByNumber`, `eth_syncing`, `net_peerCount`, `web3_clientVersion`,
-//! `eth_chainId`. Batches are supported; notifications (no `id`) get no reply, as the spec requires.
+//! Methods: `eth_blockNumber`, `eth_getBlockByNumber`, `eth_getBlockByHash`, `eth_syncing`, `net_peerCount`,
+//! `web3_clientVersion`, `eth_chainId`, and the state and log reads chain watching uses: `eth_call`,
+//! `eth_getCode`, `eth_getStorageAt` (answered from the state kept with each block, see [`crate::evm`]) and
+//! `eth_getLogs` (see [`crate::logs`]). Batches are supported; notifications (no `id`) get no reply, as the
+//! spec requires.
+//!
+//! State reads take a block like geth: a tag, a hex number, an EIP-1898 object (`blockNumber` or
+//! `blockHash`) or nothing (latest). A block past the head is `-32000 "header not found"`; one whose state
+//! is no longer kept is `-32000 "missing trie node"`. A revert is code 3 `"execution reverted"` with the
+//! revert data, as geth reports it.
 
-use serde_json::{Value, json};
+use std::fmt::Display;
 
+use alloy_primitives::{Address, B256};
+use alloy_sol_types::{Revert, SolError};
+use serde_json::{Map, Value, json};
+
+use crate::evm::{CallOutcome, contract_code, hex_data};
 use crate::sim::{Block, Core};
 
 pub const CLIENT_VERSION: &str = concat!("VigilCore/v", env!("CARGO_PKG_VERSION"), "/rust");
@@ -13,6 +26,10 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
+/// geth's generic server error: missing state, unknown block.
+pub(crate) const SERVER_ERROR: i64 = -32000;
+/// geth's code for a reverted call.
+const EXECUTION_REVERTED: i64 = 3;
 /// A batch larger than this is refused as a whole.
 pub const MAX_BATCH: usize = 100;
 
@@ -110,11 +127,47 @@ fn handle_one(core: &Core, request: &Value, methods: &mut Vec<String>) -> Option
     id.as_ref()?;
     Some(match outcome {
         Ok(result) => json!({"jsonrpc": "2.0", "id": reply_id, "result": result}),
-        Err((code, message)) => error_reply(reply_id, code, &message),
+        Err(error) => error.reply(reply_id),
     })
 }
 
-fn call(core: &Core, method: &str, params: &[Value]) -> Result<Value, (i64, String)> {
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    fn reply(self, id: Value) -> Value {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(data) = self.data {
+            error["data"] = data;
+        }
+        json!({"jsonrpc": "2.0", "id": id, "error": error})
+    }
+}
+
+impl From<(i64, String)> for RpcError {
+    fn from((code, message): (i64, String)) -> Self {
+        Self::new(code, message)
+    }
+}
+
+pub(crate) fn invalid_params(message: impl Display) -> RpcError {
+    RpcError::new(INVALID_PARAMS, format!("invalid params: {message}"))
+}
+
+fn call(core: &Core, method: &str, params: &[Value]) -> Result<Value, RpcError> {
     match method {
         "eth_blockNumber" => Ok(quantity(core.height())),
         "eth_chainId" => Ok(quantity(core.config().chain_id)),
@@ -133,7 +186,8 @@ fn call(core: &Core, method: &str, params: &[Value]) -> Result<Value, (i64, Stri
                     return Err((
                         INVALID_PARAMS,
                         format!("invalid params: params[1] must be a boolean, got {other}"),
-                    ));
+                    )
+                        .into());
                 }
             };
             let number = block_number(core, tag)?;
@@ -142,25 +196,248 @@ fn call(core: &Core, method: &str, params: &[Value]) -> Result<Value, (i64, Stri
                 _ => Value::Null,
             })
         }
+        "eth_getBlockByHash" => {
+            let hash = parse_b256(
+                params
+                    .first()
+                    .ok_or_else(|| invalid_params("missing block hash (params[0])"))?,
+                "params[0]",
+            )?;
+            let full = match params.get(1) {
+                None => false,
+                Some(Value::Bool(full)) => *full,
+                Some(other) => {
+                    return Err(invalid_params(format!(
+                        "params[1] must be a boolean, got {other}"
+                    )));
+                }
+            };
+            Ok(core
+                .block_by_hash(&hash.0)
+                .map_or(Value::Null, |block| block_json(core, block, full)))
+        }
+        "eth_call" => eth_call(core, params),
+        "eth_getCode" => {
+            let address = required_address(params, 0)?;
+            state_block(core, params.get(1), "params[1]")?;
+            Ok(if core.addresses().is_contract(&address) {
+                data(&contract_code(&address))
+            } else {
+                data(&[])
+            })
+        }
+        "eth_getStorageAt" => {
+            required_address(params, 0)?;
+            let slot = params
+                .get(1)
+                .ok_or_else(|| invalid_params("missing storage slot (params[1])"))?;
+            if !slot.as_str().is_some_and(is_hex_quantity) {
+                return Err(invalid_params(format!(
+                    "params[1]: not a storage slot (hex, at most 32 bytes), got {slot}"
+                )));
+            }
+            state_block(core, params.get(2), "params[2]")?;
+            // The modules are not proxies: no slot holds anything a watcher would read.
+            Ok(data(&[0; 32]))
+        }
+        "eth_getLogs" => crate::logs::get_logs(core, params),
         other => Err((
             METHOD_NOT_FOUND,
             format!("the method {other} does not exist/is not available"),
-        )),
+        )
+            .into()),
     }
 }
 
-fn block_number(core: &Core, tag: &Value) -> Result<u64, (i64, String)> {
-    let text = tag.as_str().ok_or((
-        INVALID_PARAMS,
-        format!("invalid params: params[0] must be a block tag or hex number, got {tag}"),
-    ))?;
+fn block_number(core: &Core, tag: &Value) -> Result<u64, RpcError> {
+    block_tag(core, tag, "params[0]")
+}
+
+/// A block tag or hex number; `field` names the parameter in errors.
+pub(crate) fn block_tag(core: &Core, tag: &Value, field: &str) -> Result<u64, RpcError> {
+    let text = tag.as_str().ok_or_else(|| {
+        invalid_params(format!(
+            "{field} must be a block tag or hex number, got {tag}"
+        ))
+    })?;
     match text {
         "latest" | "pending" => Ok(core.height()),
         "finalized" | "safe" => Ok(core.finalized()),
         "earliest" => Ok(0),
-        hex_number => parse_quantity(hex_number)
-            .ok_or_else(|| (INVALID_PARAMS, format!("invalid params: params[0] {hex_number:?} is not a block tag or 0x-prefixed hex number"))),
+        hex_number => parse_quantity(hex_number).ok_or_else(|| {
+            invalid_params(format!(
+                "{field} {hex_number:?} is not a block tag or 0x-prefixed hex number"
+            ))
+        }),
     }
+}
+
+/// The block whose state a read at `tag` sees (absent or null: latest).
+fn state_block<'a>(
+    core: &'a Core,
+    tag: Option<&Value>,
+    field: &str,
+) -> Result<&'a Block, RpcError> {
+    let number = match tag {
+        None | Some(Value::Null) => core.height(),
+        Some(Value::Object(object)) => return eip1898_block(core, object, field),
+        Some(tag) => block_tag(core, tag, field)?,
+    };
+    state_at(core, number)
+}
+
+fn state_at(core: &Core, number: u64) -> Result<&Block, RpcError> {
+    if number > core.height() {
+        return Err(RpcError::new(SERVER_ERROR, "header not found"));
+    }
+    core.block(number).ok_or_else(|| {
+        RpcError::new(
+            SERVER_ERROR,
+            format!(
+                "missing trie node: state of block {number:#x} is pruned (oldest kept block {:#x})",
+                core.oldest_kept()
+            ),
+        )
+    })
+}
+
+/// An EIP-1898 block parameter: `{"blockNumber": ..}` or `{"blockHash": .., "requireCanonical"?: bool}`.
+fn eip1898_block<'a>(
+    core: &'a Core,
+    object: &Map<String, Value>,
+    field: &str,
+) -> Result<&'a Block, RpcError> {
+    match (object.get("blockNumber"), object.get("blockHash")) {
+        (Some(number), None) => state_at(
+            core,
+            block_tag(core, number, &format!("{field}.blockNumber"))?,
+        ),
+        (None, Some(hash)) => {
+            let hash = parse_b256(hash, &format!("{field}.blockHash"))?;
+            core.block_by_hash(&hash.0).ok_or_else(|| {
+                RpcError::new(
+                    SERVER_ERROR,
+                    format!("header for hash {} not found", hex_data(hash.as_slice())),
+                )
+            })
+        }
+        _ => Err(invalid_params(format!(
+            "{field}: a block object needs exactly one of blockNumber and blockHash"
+        ))),
+    }
+}
+
+fn eth_call(core: &Core, params: &[Value]) -> Result<Value, RpcError> {
+    let request = params
+        .first()
+        .ok_or_else(|| invalid_params("missing call object (params[0])"))?;
+    let object = request.as_object().ok_or_else(|| {
+        invalid_params(format!("params[0]: must be a call object, got {request}"))
+    })?;
+    let present = |field: &str| object.get(field).filter(|value| !value.is_null());
+    if let Some(from) = present("from") {
+        parse_address(from, "params[0].from")?;
+    }
+    for field in [
+        "gas",
+        "gasPrice",
+        "value",
+        "maxFeePerGas",
+        "maxPriorityFeePerGas",
+    ] {
+        if let Some(value) = present(field)
+            && !value.as_str().is_some_and(is_hex_quantity)
+        {
+            return Err(invalid_params(format!(
+                "params[0].{field}: not a hex quantity, got {value}"
+            )));
+        }
+    }
+    let to = present("to")
+        .map(|to| parse_address(to, "params[0].to"))
+        .transpose()?;
+    let input = present("input")
+        .map(|input| parse_bytes(input, "params[0].input"))
+        .transpose()?;
+    let legacy = present("data")
+        .map(|data| parse_bytes(data, "params[0].data"))
+        .transpose()?;
+    let calldata = match (input, legacy) {
+        (Some(input), Some(legacy)) if input != legacy => {
+            return Err(invalid_params(
+                "params[0]: both \"data\" and \"input\" are set and not equal",
+            ));
+        }
+        (Some(bytes), _) | (None, Some(bytes)) => bytes,
+        (None, None) => Vec::new(),
+    };
+    let block = state_block(core, params.get(1), "params[1]")?;
+    // Without `to` this would deploy code; nothing is deployed, so it returns nothing.
+    let Some(to) = to else {
+        return Ok(data(&[]));
+    };
+    match crate::evm::call(core.addresses(), &block.state, &to, &calldata) {
+        CallOutcome::Return(bytes) => Ok(data(&bytes)),
+        CallOutcome::Revert(bytes) => {
+            let message = match Revert::abi_decode(&bytes) {
+                Ok(revert) => format!("execution reverted: {}", revert.reason),
+                Err(_) => "execution reverted".to_owned(),
+            };
+            Err(RpcError {
+                code: EXECUTION_REVERTED,
+                message,
+                data: Some(data(&bytes)),
+            })
+        }
+    }
+}
+
+fn required_address(params: &[Value], index: usize) -> Result<Address, RpcError> {
+    let value = params
+        .get(index)
+        .ok_or_else(|| invalid_params(format!("missing address (params[{index}])")))?;
+    parse_address(value, &format!("params[{index}]"))
+}
+
+/// A `0x`-prefixed hex string of exactly `len` bytes.
+fn fixed_hex(value: &Value, len: usize) -> Option<Vec<u8>> {
+    let digits = value.as_str()?.strip_prefix("0x")?;
+    if digits.len() != len * 2 {
+        return None;
+    }
+    hex::decode(digits).ok()
+}
+
+pub(crate) fn parse_address(value: &Value, field: &str) -> Result<Address, RpcError> {
+    fixed_hex(value, 20)
+        .map(|bytes| Address::from_slice(&bytes))
+        .ok_or_else(|| invalid_params(format!("{field}: not a 20-byte hex address, got {value}")))
+}
+
+pub(crate) fn parse_b256(value: &Value, field: &str) -> Result<B256, RpcError> {
+    fixed_hex(value, 32)
+        .map(|bytes| B256::from_slice(&bytes))
+        .ok_or_else(|| invalid_params(format!("{field}: not a 32-byte hex value, got {value}")))
+}
+
+fn parse_bytes(value: &Value, field: &str) -> Result<Vec<u8>, RpcError> {
+    value
+        .as_str()
+        .and_then(|text| text.strip_prefix("0x"))
+        .and_then(|digits| hex::decode(digits).ok())
+        .ok_or_else(|| invalid_params(format!("{field}: not 0x-prefixed hex bytes, got {value}")))
+}
+
+/// A hex quantity of at most 32 bytes (storage slots, gas, values).
+fn is_hex_quantity(text: &str) -> bool {
+    text.strip_prefix("0x").is_some_and(|digits| {
+        !digits.is_empty() && digits.len() <= 64 && digits.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// The hash of the block's transaction at `index`, as `eth_getBlockByNumber` lists it.
+pub(crate) fn tx_hash(block_hash: &[u8; 32], index: u32) -> [u8; 32] {
+    crate::sim::digest(&[b"tx", block_hash, &index.to_be_bytes()])
 }
 
 fn parse_quantity(text: &str) -> Option<u64> {
@@ -171,7 +448,7 @@ fn parse_quantity(text: &str) -> Option<u64> {
     u64::from_str_radix(digits, 16).ok()
 }
 
-fn quantity(value: u64) -> Value {
+pub(crate) fn quantity(value: u64) -> Value {
     Value::String(format!("{value:#x}"))
 }
 
@@ -186,7 +463,7 @@ fn block_json(core: &Core, block: &Block, full: bool) -> Value {
     );
     let transactions: Vec<Value> = (0..block.tx_count)
         .map(|index| {
-            let hash = crate::sim::digest(&[b"tx", &block.hash, &index.to_be_bytes()]);
+            let hash = tx_hash(&block.hash, index);
             if full {
                 json!({
                     "hash": data(&hash),

@@ -97,6 +97,11 @@ impl CoreHandle {
                 "net_peerCount",
                 "web3_clientVersion",
                 "eth_chainId",
+                "eth_getBlockByHash",
+                "eth_call",
+                "eth_getCode",
+                "eth_getStorageAt",
+                "eth_getLogs",
             ];
             let label = if known.contains(&method.as_str()) {
                 method

@@ -13,6 +13,10 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::evm::{Addresses, ChainLog, ChainState, FeedRound, address_hex, to_micro};
+
+mod chain;
+
 /// The modules every core has, in display order.
 pub const MODULES: [&str; 5] = ["bridge", "escrow", "auction", "staking", "registry"];
 
@@ -101,7 +105,7 @@ impl CoreConfig {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CoreError {
     #[error(
-        "unknown scenario {0:?}; known scenarios: validator-outage, block-stall, depeg, exploit-drain, latency-spike, error-burst"
+        "unknown scenario {0:?}; known scenarios: validator-outage, block-stall, depeg, exploit-drain, latency-spike, error-burst, admin-takeover, oracle-stale, reorg"
     )]
     UnknownScenario(String),
     #[error("unknown module {0:?}; known modules: bridge, escrow, auction, staking, registry")]
@@ -139,16 +143,28 @@ pub enum Scenario {
     LatencySpike,
     /// Module transactions fail at ~30% instead of ~0.5%.
     ErrorBurst,
+    /// An unknown account grants itself `DEFAULT_ADMIN_ROLE` on a module (the bridge by default) in the next
+    /// block; stopping it logs the owner revoking the role.
+    AdminTakeover,
+    /// The TRN/USD feed stops publishing rounds (its answer and `updatedAt` freeze) until stopped.
+    OracleStale,
+    /// The next block carries a rogue `RoleGranted` on a module (the bridge by default); two blocks later
+    /// those three blocks are replaced without it, and the scenario ends by itself (details in the
+    /// `sim::chain` module docs).
+    Reorg,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::ValidatorOutage,
         Scenario::BlockStall,
         Scenario::Depeg,
         Scenario::ExploitDrain,
         Scenario::LatencySpike,
         Scenario::ErrorBurst,
+        Scenario::AdminTakeover,
+        Scenario::OracleStale,
+        Scenario::Reorg,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +175,9 @@ impl Scenario {
             Scenario::ExploitDrain => "exploit-drain",
             Scenario::LatencySpike => "latency-spike",
             Scenario::ErrorBurst => "error-burst",
+            Scenario::AdminTakeover => "admin-takeover",
+            Scenario::OracleStale => "oracle-stale",
+            Scenario::Reorg => "reorg",
         }
     }
 }
@@ -198,6 +217,12 @@ pub struct Block {
     pub proposer: usize,
     pub tx_count: u32,
     pub gas_used: u64,
+    /// Contract state as of the end of this block, what `eth_call` at this block answers from.
+    #[serde(skip)]
+    pub state: ChainState,
+    /// The block's logs; a log's index in the block is its position here.
+    #[serde(skip)]
+    pub logs: Vec<ChainLog>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -279,6 +304,13 @@ pub struct Core {
     peers: u32,
     scenarios: BTreeMap<Scenario, ActiveScenario>,
     skipped_slots: u64,
+    addresses: Addresses,
+    /// The feed's newest round; blocks record it as of their production.
+    feed: FeedRound,
+    /// Drained from each module since the last produced block (micro-TRN), logged in the next block.
+    pending_drain: Vec<u128>,
+    /// Where `reorg` placed its retractable grant, while the replacement is pending.
+    reorg_grant: Option<chain::ReorgGrant>,
 }
 
 /// What `/api/v1/core` shows: the contract shape plus a few extra fields.
@@ -307,6 +339,8 @@ pub struct ValidatorView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModuleView {
     pub name: String,
+    /// The module contract's address (`0x` + 40 lowercase hex digits).
+    pub address: String,
     pub paused: bool,
     pub value_locked: f64,
     pub tx_total: u64,
@@ -364,6 +398,11 @@ impl Core {
             &seed.to_be_bytes(),
             &config.chain_id.to_be_bytes(),
         ]);
+        let feed = FeedRound::first(config.peg_target, (genesis_ms / 1000) as u64);
+        let balances: Vec<u128> = modules
+            .iter()
+            .map(|module| to_micro(module.value_locked))
+            .collect();
         let genesis = Block {
             number: 0,
             hash: genesis_hash,
@@ -373,6 +412,8 @@ impl Core {
             proposer: 0,
             tx_count: 0,
             gas_used: 0,
+            state: ChainState::genesis(&balances, feed),
+            logs: Vec::new(),
         };
         let first_slot_at = genesis_ms + jittered_slot(&mut slot_rng, &config);
         Ok(Self {
@@ -394,6 +435,10 @@ impl Core {
             peers: 0,
             scenarios: BTreeMap::new(),
             skipped_slots: 0,
+            addresses: Addresses::default(),
+            feed,
+            pending_drain: vec![0; MODULES.len()],
+            reorg_grant: None,
         }
         .with_initial_peers())
     }
@@ -486,6 +531,7 @@ impl Core {
         // moves like a real one minute for minute (0.1% per block at the default 6 s slot).
         let volatility = 0.001 * (self.config.slot_ms as f64 / 6000.0).sqrt();
         let mut block_txs = 0u32;
+        let pending_drain = &mut self.pending_drain;
         for (index, module) in self.modules.iter_mut().enumerate() {
             // Transactions only happen inside blocks.
             let wanted = if produce {
@@ -528,8 +574,11 @@ impl Core {
             if drain_module.as_deref() == Some(module.name) {
                 // The exploit drains on its own schedule, block or no block.
                 let outflow = module.value_locked * 0.03;
+                let before = to_micro(module.value_locked);
                 module.value_locked -= outflow;
                 module.outflow_total += outflow;
+                // Logged as a transfer to the exploiter in the next produced block.
+                pending_drain[index] += before - to_micro(module.value_locked);
             }
         }
 
@@ -549,10 +598,8 @@ impl Core {
                 &parent,
                 &self.slot.to_be_bytes(),
             ]);
-            if self.blocks.len() == BLOCK_HISTORY {
-                self.blocks.pop_front();
-            }
-            self.blocks.push_back(Block {
+            self.feed_heartbeat();
+            self.seal_block(Block {
                 number: self.height,
                 hash,
                 parent_hash: parent,
@@ -561,6 +608,8 @@ impl Core {
                 proposer,
                 tx_count,
                 gas_used,
+                state: ChainState::default(),
+                logs: Vec::new(),
             });
         }
         // Finality needs a two-thirds supermajority online and a chain that moves.
@@ -571,6 +620,10 @@ impl Core {
             .count();
         if !stalled && online * 3 > validator_count * 2 {
             self.finalized = self.height.saturating_sub(NORMAL_FINALITY_LAG);
+        }
+        if let Some(grant) = &self.reorg_grant {
+            // Blocks about to be reorganized are never reported final.
+            self.finalized = self.finalized.min(grant.block.saturating_sub(1));
         }
         self.peers = self.compute_peers_with(peer_noise);
     }
@@ -599,6 +652,7 @@ impl Core {
             // The peg mechanism keeps the price inside ±1% in normal operation.
             self.price = self.price.clamp(target * 0.9905, target * 1.0095);
         }
+        self.publish_feed_round();
     }
 
     /// Starts a scenario now. Starting one that is already active changes nothing and returns `false`.
@@ -650,6 +704,10 @@ impl Core {
         let Some(active) = self.scenarios.remove(&scenario) else {
             return false;
         };
+        if scenario == Scenario::Reorg {
+            // Stopping early finishes the reorg at once over the blocks it has so far.
+            self.replace_reorged_blocks();
+        }
         if scenario == Scenario::ValidatorOutage {
             if let Some(index) = active
                 .params
@@ -683,7 +741,7 @@ impl Core {
                 ),
                 module: None,
             },
-            Scenario::ExploitDrain => ScenarioParams {
+            Scenario::ExploitDrain | Scenario::AdminTakeover | Scenario::Reorg => ScenarioParams {
                 module: Some(params.module.unwrap_or_else(|| "bridge".into())),
                 validator: None,
             },
@@ -799,8 +857,10 @@ impl Core {
             modules: self
                 .modules
                 .iter()
-                .map(|module| ModuleView {
+                .zip(&self.addresses.modules)
+                .map(|(module, address)| ModuleView {
                     name: module.name.to_owned(),
+                    address: address_hex(address),
                     paused: module.paused,
                     value_locked: module.value_locked,
                     tx_total: module.tx_total,
