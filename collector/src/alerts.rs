@@ -64,6 +64,8 @@ pub enum AlertSource {
     Alertmanager,
     /// The Alertmanager API v2 list (`POST /api/v2/alerts`), what Prometheus sends.
     Prometheus,
+    /// A log (or a change of state) on a watched chain ([`crate::chain`]).
+    Chain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -283,6 +285,43 @@ impl AlertStore {
             }
         }
         self.apply(incoming, errors, now)
+    }
+
+    /// Alerts from chain watching. A firing one stays firing until it is retracted (its log left the chain
+    /// in a reorg): a chain event is a fact, not a condition that clears by itself.
+    pub fn ingest_chain(
+        &self,
+        alerts: &[crate::chain::ChainAlert],
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, AlertError> {
+        let incoming = alerts
+            .iter()
+            .map(|alert| {
+                let starts_at = DateTime::<Utc>::from_timestamp_millis(alert.at_ms).unwrap_or(now);
+                (
+                    format!("chain alert {}", alert.fingerprint),
+                    Incoming {
+                        view: AlertView {
+                            fingerprint: alert.fingerprint.clone(),
+                            source: AlertSource::Chain,
+                            status: if alert.firing {
+                                AlertStatus::Firing
+                            } else {
+                                AlertStatus::Resolved
+                            },
+                            labels: alert.labels.clone(),
+                            annotations: alert.annotations.clone(),
+                            starts_at,
+                            ends_at: (!alert.firing).then_some(now),
+                            generator_url: None,
+                            updated_at: now,
+                        },
+                        timeout: false,
+                    },
+                )
+            })
+            .collect();
+        self.apply(incoming, Vec::new(), now)
     }
 
     /// Every alert kept, firing first, then by start time (newest first). Statuses are as of now.
@@ -742,18 +781,10 @@ fn field(path: &str, name: &str, message: String) -> FieldError {
 fn missing_or_type(value: Option<&Value>, expected: &str) -> String {
     match value {
         None => "missing".to_owned(),
-        Some(other) => format!("expected {expected}, found {}", json_type(other)),
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Some(other) => format!(
+            "expected {expected}, found {}",
+            crate::targets::json_type(other)
+        ),
     }
 }
 
@@ -771,7 +802,10 @@ fn optional_string(
             errors.push(field(
                 path,
                 name,
-                format!("expected a string, found {}", json_type(other)),
+                format!(
+                    "expected a string, found {}",
+                    crate::targets::json_type(other)
+                ),
             ));
             None
         }
@@ -798,7 +832,10 @@ fn parse_string_map(
             errors.push(field(
                 path,
                 name,
-                format!("expected an object, found {}", json_type(other)),
+                format!(
+                    "expected an object, found {}",
+                    crate::targets::json_type(other)
+                ),
             ));
             return None;
         }
@@ -849,7 +886,10 @@ fn parse_string_map(
                 errors.push(field(
                     path,
                     &entry_path,
-                    format!("expected a string, found {}", json_type(other)),
+                    format!(
+                        "expected a string, found {}",
+                        crate::targets::json_type(other)
+                    ),
                 ));
                 ok = false;
             }
@@ -885,7 +925,10 @@ fn parse_time(
             errors.push(field(
                 path,
                 name,
-                format!("expected an RFC 3339 string, found {}", json_type(other)),
+                format!(
+                    "expected an RFC 3339 string, found {}",
+                    crate::targets::json_type(other)
+                ),
             ));
             None
         }

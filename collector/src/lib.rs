@@ -10,6 +10,7 @@
 //! * [`ux`]: real-user beacons turned into `ux_latency_ms` / `ux_errors_total`.
 
 pub mod alerts;
+pub mod chain;
 pub mod config;
 pub mod engine;
 pub mod exposition;

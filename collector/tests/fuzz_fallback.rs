@@ -7,6 +7,9 @@
 #[path = "../fuzz/fuzz_targets/checks.rs"]
 mod checks;
 
+#[path = "../fuzz/fuzz_targets/chain_where.rs"]
+mod chain_where;
+
 use proptest::prelude::*;
 
 const EXPOSITION_SEEDS: &[&str] = &[
@@ -25,8 +28,18 @@ const SELECTOR_SEEDS: &[&str] = &[
     r#"x{a="\u00e9\\\"\n"}"#,
 ];
 
+const CHAIN_WHERE_SEEDS: &[&str] = &[
+    include_str!("../fuzz/corpus/chain_where/threshold"),
+    include_str!("../fuzz/corpus/chain_where/and-or"),
+    include_str!("../fuzz/corpus/chain_where/all-kinds"),
+    "not not (small < 0x10 or small >= 200) || ids == 1 && topic == \"x\"",
+    "((amount != 115792089237316195423570985008687907853269984665640564039457584007913129639935))",
+];
+
 /// Bytes that matter to the grammars, so mutations hit interesting states often.
 const INTERESTING: &[u8] = b"{}=,\"\\\n\r\t #~!'`.+-eE0123456789_:aINnf\xff";
+/// Bytes that matter to the `where` grammar.
+const CHAIN_WHERE_INTERESTING: &[u8] = b"()=!<>&|\"\\ -0123456789xXabcdefANDORNOTandornot_\xff";
 
 #[derive(Debug, Clone)]
 enum Mutation {
@@ -39,7 +52,11 @@ enum Mutation {
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
-    let byte = prop_oneof![prop::sample::select(INTERESTING), any::<u8>()];
+    mutation_with(INTERESTING)
+}
+
+fn mutation_with(interesting: &'static [u8]) -> impl Strategy<Value = Mutation> {
+    let byte = prop_oneof![prop::sample::select(interesting), any::<u8>()];
     prop_oneof![
         (any::<usize>(), byte.clone()).prop_map(|(at, b)| Mutation::Flip(at, b)),
         (any::<usize>(), byte).prop_map(|(at, b)| Mutation::Insert(at, b)),
@@ -107,9 +124,17 @@ proptest! {
     }
 
     #[test]
+    fn chain_where_fuzz_body_on_mutated_seeds(seed in prop::sample::select(CHAIN_WHERE_SEEDS), mutations in prop::collection::vec(mutation_with(CHAIN_WHERE_INTERESTING), 1..8)) {
+        let data = apply(seed, &mutations);
+        chain_where::chain_where(&data);
+        chain_where::chain_where(String::from_utf8_lossy(&data).as_bytes());
+    }
+
+    #[test]
     fn fuzz_bodies_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..512)) {
         checks::exposition(&data);
         checks::selector(&data);
+        chain_where::chain_where(&data);
     }
 }
 
@@ -121,5 +146,12 @@ fn fuzz_bodies_accept_their_seeds() {
     for seed in SELECTOR_SEEDS {
         checks::selector(seed.as_bytes());
         assert!(collector::series::Selector::parse(seed).is_ok(), "{seed}");
+    }
+    for seed in CHAIN_WHERE_SEEDS {
+        chain_where::chain_where(seed.as_bytes());
+        assert!(
+            collector::chain::filter::Condition::parse(seed).is_ok(),
+            "{seed}"
+        );
     }
 }

@@ -424,7 +424,10 @@ fn parse_block(method: &str, result: &Value) -> Result<Block, ScrapeError> {
         other => {
             return Err(rpc_error(
                 method,
-                format!("result: expected a block object, found {}", kind_of(other)),
+                format!(
+                    "result: expected a block object, found {}",
+                    crate::targets::json_type(other)
+                ),
             ));
         }
     };
@@ -440,7 +443,7 @@ fn parse_block(method: &str, result: &Value) -> Result<Block, ScrapeError> {
                 method,
                 format!(
                     "result.transactions: expected an array, found {}",
-                    kind_of(other)
+                    crate::targets::json_type(other)
                 ),
             ));
         }
@@ -471,7 +474,10 @@ fn hash(method: &str, field: &str, value: &Value) -> Result<String, ScrapeError>
         )),
         None => Err(rpc_error(
             method,
-            format!("{field}: expected a hex string, found {}", kind_of(value)),
+            format!(
+                "{field}: expected a hex string, found {}",
+                crate::targets::json_type(value)
+            ),
         )),
     }
 }
@@ -490,7 +496,7 @@ fn quantity(method: &str, field: &str, value: &Value) -> Result<u128, ScrapeErro
             method,
             format!(
                 "{field}: expected a 0x-hex quantity string, found {}",
-                kind_of(value)
+                crate::targets::json_type(value)
             ),
         ));
     };
@@ -507,17 +513,6 @@ fn quantity(method: &str, field: &str, value: &Value) -> Result<u128, ScrapeErro
         ));
     }
     u128::from_str_radix(digits, 16).map_err(|error| rpc_error(method, format!("{field}: {error}")))
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn truncate(text: &str) -> String {

@@ -208,6 +208,19 @@ pub(crate) async fn read_text_limited(
     String::from_utf8(body).map_err(|error| ScrapeError::NotUtf8(error.utf8_error().valid_up_to()))
 }
 
+/// How a JSON value's type reads in an error message ("a string", "an array", ...).
+pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
