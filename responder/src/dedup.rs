@@ -14,7 +14,12 @@
 use model::{Labels, Signal};
 
 pub fn signal_key(signal: &Signal) -> String {
-    format!("signal/{}/{}", signal.component, signal.category.as_str())
+    component_key(&signal.component, signal.category.as_str())
+}
+
+/// The key of "this component has this kind of problem": detector signals and chain alerts share it.
+pub fn component_key(component: &str, category: &str) -> String {
+    format!("signal/{component}/{category}")
 }
 
 pub fn alert_key(labels: &Labels, group_by: &[String]) -> String {

@@ -23,6 +23,7 @@ pub mod config;
 pub mod dedup;
 mod delivery;
 pub mod error;
+mod evidence;
 pub mod healthchecks;
 pub mod maintenance;
 pub mod matchers;

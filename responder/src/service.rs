@@ -61,6 +61,8 @@ pub(crate) struct Inner {
     /// Woken when pages are queued, so delivery workers do not wait for their next poll.
     pub wake: Notify,
     pub started_at_ms: i64,
+    /// Evidence that arrived before its incident opened.
+    pub(crate) evidence: crate::evidence::EvidenceBuffer,
 }
 
 /// Builds a [`Responder`]: `Responder::builder(store, config)…build()`.
@@ -192,6 +194,7 @@ impl ResponderBuilder {
                 runbooks: self.runbooks,
                 wake: Notify::new(),
                 started_at_ms,
+                evidence: crate::evidence::EvidenceBuffer::default(),
             }),
         })
     }
@@ -612,6 +615,13 @@ impl Responder {
     /// Level: a `level` label (L1–L4), else `severity` (critical → L1, error → L2, warning → L3,
     /// info → L4), else L3.
     pub async fn ingest_alert(&self, alert: &AlertInput) -> Result<IngestOutcome> {
+        // Alerts from chain watching (`source="chain"`) are about a contract: they carry their category and
+        // fold with the detector's signals on the same component and category (a drained bridge's
+        // `value_locked` signal and its outflow transfers are one incident). Evidence never opens one.
+        let from_chain = alert.labels.get("source").map(String::as_str) == Some("chain");
+        if from_chain && alert.labels.get("evidence").map(String::as_str) == Some("true") {
+            return self.ingest_evidence(alert).await;
+        }
         let level = level_from_alert(&alert.labels);
         let alertname = alert
             .labels
@@ -622,6 +632,11 @@ impl Responder {
             .iter()
             .find_map(|name| alert.labels.get(*name).cloned())
             .unwrap_or_else(|| "alertmanager".to_owned());
+        let category = if from_chain {
+            crate::evidence::chain_category(&alert.labels)
+        } else {
+            "alert".to_owned()
+        };
         let mut labels = alert.labels.clone();
         labels
             .entry("component".to_owned())
@@ -629,7 +644,7 @@ impl Responder {
         labels.insert("level".to_owned(), level.as_str().to_owned());
         labels
             .entry("category".to_owned())
-            .or_insert_with(|| "alert".to_owned());
+            .or_insert_with(|| category.clone());
         let title = alert
             .annotations
             .get("summary")
@@ -642,18 +657,23 @@ impl Responder {
             .cloned()
             .unwrap_or_else(|| alertname.clone());
         let active = alert.status == AlertStatus::Firing;
+        let dedup_key = if from_chain {
+            dedup::component_key(&component, &category)
+        } else {
+            dedup::alert_key(&alert.labels, &self.inner.config.alert_group_by)
+        };
         self.observe(Observation {
-            dedup_key: dedup::alert_key(&alert.labels, &self.inner.config.alert_group_by),
+            dedup_key,
             source_key: format!("alert:{}", alert.fingerprint),
             active,
             level,
             title,
             summary: summary.clone(),
             component,
-            category: "alert".to_owned(),
+            category,
             source: "alert",
             labels,
-            actor: "alertmanager",
+            actor: if from_chain { "chain" } else { "alertmanager" },
             detail: format!(
                 "alert {alertname} ({}) {} since {}: {summary}",
                 alert.fingerprint,
@@ -828,6 +848,8 @@ impl Responder {
                     Ok(()) => {
                         tracing::info!(incident_id = %incident.id, level = %incident.level, component = %incident.component, "incident opened");
                         self.wake_delivery();
+                        self.attach_evidence(&observation.dedup_key, &incident.id)
+                            .await;
                         return Ok(IngestOutcome {
                             incident_id: Some(incident.id),
                             opened: true,
@@ -1438,6 +1460,13 @@ impl Responder {
     pub async fn record_action(&self, id: &str, actor: &str, text: &str) -> Result<IncidentDetail> {
         let text = non_empty("text", text)?;
         self.append(id, "action", actor, text).await
+    }
+
+    /// Adds an `evidence` line to an incident's timeline.
+    pub(crate) async fn append_evidence(&self, id: &str, actor: &str, text: &str) -> Result<()> {
+        self.append(id, "evidence", actor, text.to_owned())
+            .await
+            .map(|_| ())
     }
 
     async fn append(

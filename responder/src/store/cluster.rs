@@ -51,3 +51,9 @@ pub(crate) const SELECT_LEASE: &str =
 pub(crate) const INSERT_SECRET: &str = "insert into shared_secrets (name, value, created_at_ms) values ($1, $2, $3) \
      on conflict (name) do nothing";
 pub(crate) const SELECT_SECRET: &str = "select value from shared_secrets where name = $1";
+
+/// `$1` chain, `$2` block, `$3` hash, `$4` state (JSON), `$5` now.
+pub(crate) const UPSERT_CHECKPOINT: &str = "insert into chain_checkpoints (chain, block, hash, state, updated_at_ms) \
+     values ($1, $2, $3, $4, $5) on conflict (chain) do update set block = excluded.block, \
+     hash = excluded.hash, state = excluded.state, updated_at_ms = excluded.updated_at_ms";
+pub(crate) const SELECT_CHECKPOINT: &str = "select state from chain_checkpoints where chain = $1";

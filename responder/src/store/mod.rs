@@ -282,6 +282,20 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<String, StoreError>;
 
+    // ---- chain watching ----
+    /// Stores the checkpoint of chain `chain`: its last processed block, that block's hash and the
+    /// watcher's state (JSON), replacing the previous one.
+    async fn save_chain_checkpoint(
+        &self,
+        chain: &str,
+        block: i64,
+        hash: &str,
+        state: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The stored state of chain `chain`, if any.
+    async fn chain_checkpoint(&self, chain: &str) -> Result<Option<String>, StoreError>;
+
     // ---- Responder II (see [`actions`]): pause audit log, health-check runs, backups ----
     /// Appends `entry` to the hash-chained pause audit log; returns the row with its `seq` and hashes.
     async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError>;
@@ -864,6 +878,37 @@ macro_rules! impl_store {
                     .await?)
             }
 
+            async fn save_chain_checkpoint(
+                &self,
+                chain: &str,
+                block: i64,
+                hash: &str,
+                state: &str,
+                now_ms: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::cluster::UPSERT_CHECKPOINT)
+                    .bind(chain)
+                    .bind(block)
+                    .bind(hash)
+                    .bind(state)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn chain_checkpoint(
+                &self,
+                chain: &str,
+            ) -> Result<Option<String>, $crate::store::StoreError> {
+                Ok(
+                    sqlx::query_scalar($crate::store::cluster::SELECT_CHECKPOINT)
+                        .bind(chain)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                )
+            }
+
             async fn create_subscription(
                 &self,
                 subscription: &$crate::store::Subscription,
@@ -1191,6 +1236,7 @@ macro_rules! store_test_suite {
                 one_member_holds_the_lease_until_it_lapses_or_is_released,
                 members_heartbeat_and_silent_ones_are_forgotten,
                 the_first_shared_secret_wins,
+                chain_checkpoints_replace_the_previous_one,
             );
         }
     };

@@ -1025,3 +1025,28 @@ pub async fn the_first_shared_secret_wins(test: TestStore) {
     );
     assert_eq!(store.shared_secret("other", "x", 3).await.unwrap(), "x");
 }
+
+pub async fn chain_checkpoints_replace_the_previous_one(test: TestStore) {
+    let store = &test.store;
+    assert_eq!(store.chain_checkpoint("main").await.unwrap(), None);
+    store
+        .save_chain_checkpoint("main", 10, "0xaa", r#"{"block":10}"#, 1)
+        .await
+        .unwrap();
+    store
+        .save_chain_checkpoint("main", 11, "0xbb", r#"{"block":11}"#, 2)
+        .await
+        .unwrap();
+    store
+        .save_chain_checkpoint("other", 5, "0xcc", r#"{"block":5}"#, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.chain_checkpoint("main").await.unwrap().as_deref(),
+        Some(r#"{"block":11}"#)
+    );
+    assert_eq!(
+        store.chain_checkpoint("other").await.unwrap().as_deref(),
+        Some(r#"{"block":5}"#)
+    );
+}
