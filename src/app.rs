@@ -170,7 +170,9 @@ impl Application {
         let (opened_tx, opened_rx) = tokio::sync::mpsc::unbounded_channel();
         progress.step("starting the collectors and the detector");
         let mut targets = settings.targets.clone();
-        if core.is_some() {
+        let mut chains = settings.chains.clone();
+        let mut contracts = settings.contracts.clone();
+        if let Some(handle) = &core {
             let core_addr = core_listener
                 .as_ref()
                 .and_then(|listener| listener.local_addr().ok())
@@ -180,7 +182,27 @@ impl Application {
                 settings.core.scrape_interval.get(),
                 settings.core.slot_ms as f64 / 1000.0,
             ));
+            // The core is watched through the same contract watching a real chain gets.
+            let (chain, core_contracts) = crate::chain::core_watch(
+                &handle.lock(),
+                &format!("http://{core_addr}/core/rpc"),
+                settings.core.slot_ms,
+                settings.core.peg_target,
+            );
+            chains.push(chain);
+            contracts.extend(core_contracts);
         }
+        let chains = collector::chain::config::compile(&chains, &contracts, &settings.config_dir)
+            .map_err(|issues| {
+            anyhow::anyhow!(
+                "invalid chain watching:\n{}",
+                issues
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })?;
         cluster.set_targets(u32::try_from(targets.len()).unwrap_or(u32::MAX));
         let live = crate::pipeline::start(
             crate::pipeline::LiveLoopParts {
@@ -191,6 +213,8 @@ impl Application {
                 responder: responder.clone(),
                 registry: &mut registry,
                 opened: opened_tx.clone(),
+                chains,
+                store: store.clone(),
             },
             shutdown.clone(),
             &tasks,

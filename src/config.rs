@@ -28,6 +28,13 @@ pub struct Settings {
     pub targets: Vec<collector::config::TargetConfig>,
     /// Scrape engine and series-window limits.
     pub collector: collector::config::CollectorSettings,
+    /// EVM chains to watch (`[[chains]]`): one or more JSON-RPC URLs each.
+    pub chains: Vec<collector::chain::ChainConfig>,
+    /// Contracts on those chains (`[[contracts]]`): reads, events, presets.
+    pub contracts: Vec<collector::chain::ContractConfig>,
+    /// Where the config file is: relative paths in it (ABIs) start here. Not a config key.
+    #[serde(skip)]
+    pub config_dir: PathBuf,
     /// The live detector and its classification policy.
     pub detector: crate::pipeline::DetectorSettings,
     /// Paging channels (`[[channels]]`); default: one `log` channel.
@@ -173,8 +180,16 @@ impl Default for RunbookSettings {
 
 /// The shipped runbooks (`runbooks/*.md`), built into the binary: a Vigil started outside the source
 /// tree still follows them (the exploit-drain runbook pauses the bridge).
-const BUILT_IN_RUNBOOKS: [(&str, &str); 6] = [
+const BUILT_IN_RUNBOOKS: [(&str, &str); 9] = [
+    (
+        "admin-takeover.md",
+        include_str!("../runbooks/admin-takeover.md"),
+    ),
     ("block-stall.md", include_str!("../runbooks/block-stall.md")),
+    (
+        "chain-view-lost.md",
+        include_str!("../runbooks/chain-view-lost.md"),
+    ),
     ("depeg.md", include_str!("../runbooks/depeg.md")),
     ("error-burst.md", include_str!("../runbooks/error-burst.md")),
     (
@@ -184,6 +199,10 @@ const BUILT_IN_RUNBOOKS: [(&str, &str); 6] = [
     (
         "latency-spike.md",
         include_str!("../runbooks/latency-spike.md"),
+    ),
+    (
+        "oracle-stale.md",
+        include_str!("../runbooks/oracle-stale.md"),
     ),
     (
         "validator-outage.md",
@@ -283,6 +302,13 @@ impl fmt::Display for ConfigError {
 }
 
 impl Settings {
+    /// `[[chains]]` and `[[contracts]]` checked and resolved (ABIs loaded relative to the config file).
+    pub fn compile_chains(
+        &self,
+    ) -> Result<Vec<collector::chain::CompiledChain>, Vec<collector::config::ConfigIssue>> {
+        collector::chain::config::compile(&self.chains, &self.contracts, &self.config_dir)
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
@@ -293,10 +319,11 @@ impl Settings {
                 message: format!("cannot read: {error}"),
             }],
         })?;
-        let settings = Self::from_toml(&text).map_err(|issue| ConfigError {
+        let mut settings = Self::from_toml(&text).map_err(|issue| ConfigError {
             file: file.clone(),
             issues: vec![issue],
         })?;
+        settings.config_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let issues = settings.validate(env);
         if issues.is_empty() {
             Ok(settings)
@@ -406,6 +433,21 @@ impl Settings {
         }
         for problem in self.collector.validate("collector") {
             issue(&problem.path, problem.message);
+        }
+        if let Err(problems) = self.compile_chains() {
+            for problem in problems {
+                issue(&problem.path, problem.message);
+            }
+        }
+        if self.core.enabled {
+            for (index, chain) in self.chains.iter().enumerate() {
+                if chain.name == crate::chain::CORE_CHAIN {
+                    issue(
+                        &format!("chains[{index}].name"),
+                        "\"core\" is the embedded core's own chain watch; pick another name".into(),
+                    );
+                }
+            }
         }
         if self.core.enabled
             && let Some(clash) = self

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod metrics;

@@ -103,6 +103,8 @@ pub struct LiveLoop {
     pub alerts: Arc<AlertStore>,
     pub ux: Arc<UxReceiver>,
     pub signals: SignalBoard,
+    /// Contract watches on EVM chains.
+    pub chains: collector::chain::ChainWatch,
     /// Current anomaly scores of the hottest series, refreshed by the detector task.
     pub hottest: Arc<Mutex<Vec<(model::SeriesKey, f64)>>>,
 }
@@ -122,6 +124,10 @@ pub struct LiveLoopParts<'a> {
     pub registry: &'a mut Registry,
     /// Where ids of newly opened incidents go (the runbook runner).
     pub opened: mpsc::UnboundedSender<String>,
+    /// Chains and contracts to watch, resolved.
+    pub chains: Vec<collector::chain::CompiledChain>,
+    /// Where chain checkpoints are kept.
+    pub store: Arc<dyn responder::Store>,
 }
 
 /// Starts the collectors, the detector task and the alert sweeper.
@@ -153,10 +159,24 @@ pub fn start(
     .context("cannot start the collectors")?;
     let ux = Arc::new(UxReceiver::new(
         Arc::clone(&store),
-        Some(sample_tx),
+        Some(sample_tx.clone()),
         UxLimits::default(),
     ));
     let alerts = Arc::new(AlertStore::new(parts.alerts));
+    let chains = collector::chain::ChainWatch::start(
+        parts.chains,
+        collector::targets::http_client().context("cannot build the HTTP client")?,
+        Arc::clone(&store),
+        Some(sample_tx),
+        Arc::new(crate::chain::ChainDelivery {
+            alerts: Arc::clone(&alerts),
+            responder: parts.responder.clone(),
+            opened: parts.opened.clone(),
+            store: parts.store,
+        }),
+        cancel.clone(),
+        tasks,
+    );
     let signals = SignalBoard::default();
     let hottest = Arc::new(Mutex::new(Vec::new()));
 
@@ -181,6 +201,7 @@ pub fn start(
         alerts,
         ux,
         signals,
+        chains,
         hottest,
     })
 }

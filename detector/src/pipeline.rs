@@ -126,11 +126,16 @@ impl RuleState {
                     self.recent.pop_front();
                 }
                 if self.recent.len() == MAX_RATE_POINTS {
-                    self.recent.pop_front();
+                    // Thin out the points after the base rather than drop the base: a fast series (a
+                    // read every 100 ms block) must still be measured over the whole look-back.
+                    self.recent.remove(1);
                 }
+                // Until half the look-back is covered there is no rate: extrapolating a per-minute rate
+                // from a few hundred milliseconds of noise is how a quiet series looks like a drain.
                 let rate = self.recent.front().and_then(|(base_at, base)| {
-                    let minutes = (at - base_at) as f64 / 60_000.0;
-                    (minutes > 0.0 && *base != 0.0)
+                    let span_ms = at - base_at;
+                    let minutes = span_ms as f64 / 60_000.0;
+                    (span_ms * 2 >= over_ms && minutes > 0.0 && *base != 0.0)
                         .then(|| 100.0 * (value - base) / base.abs() / minutes)
                 });
                 self.recent.push_back((at, value));

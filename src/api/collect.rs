@@ -21,6 +21,7 @@ const MAX_SERIES_PER_QUERY: usize = 10_000;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/targets", get(targets))
+        .route("/api/v1/contracts", get(contracts))
         .route("/api/v1/series", get(series))
         .route("/api/v1/signals", get(signals))
         .route("/api/v1/alerts", get(alerts))
@@ -34,7 +35,35 @@ async fn targets(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Role::Viewer)?;
-    Ok(Json(to_json(&state.live.engine.targets_response())?))
+    let mut body = to_json(&state.live.engine.targets_response())?;
+    // Each JSON-RPC provider of a watched chain is a target too.
+    if let Some(list) = body["targets"].as_array_mut() {
+        for provider in state.live.chains.providers() {
+            list.push(json!({
+                "name": provider.name,
+                "kind": "evm_chain",
+                "up": provider.up,
+                "last_error": provider.last_error,
+                "last_scrape": provider.last_scrape,
+                "duration_ms": provider.duration_ms,
+                "chain": provider.chain,
+                "url": provider.url,
+                "head": provider.head,
+            }));
+        }
+    }
+    Ok(Json(body))
+}
+
+/// `GET /api/v1/contracts`: every watched contract, its last processed block, its reads and its last error.
+async fn contracts(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Role::Viewer)?;
+    Ok(Json(
+        json!({"contracts": to_json(&state.live.chains.contracts())?}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -74,6 +74,8 @@ async fn pause_needs_a_guardian_and_unpause_needs_a_quorum_of_distinct_governors
     assert_eq!((status, &paused["paused"]), (200, &json!(true)), "{paused}");
     assert!(
         app.core
+            .as_ref()
+            .unwrap()
             .lock()
             .modules()
             .iter()
@@ -106,6 +108,8 @@ async fn pause_needs_a_guardian_and_unpause_needs_a_quorum_of_distinct_governors
     assert_eq!(again["approvals"].as_array().unwrap().len(), 1);
     assert!(
         app.core
+            .as_ref()
+            .unwrap()
             .lock()
             .modules()
             .iter()
@@ -134,6 +138,8 @@ async fn pause_needs_a_guardian_and_unpause_needs_a_quorum_of_distinct_governors
     assert_eq!(done["state"], "done", "{done}");
     assert!(
         app.core
+            .as_ref()
+            .unwrap()
             .lock()
             .modules()
             .iter()

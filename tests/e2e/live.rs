@@ -219,7 +219,14 @@ async fn series_queries_take_prometheus_selectors_and_bad_ones_say_where() {
         .collect();
     assert_eq!(
         names,
-        ["core-rpc", "core-metrics", "core-price", "core-probe"]
+        [
+            "core-rpc",
+            "core-metrics",
+            "core-price",
+            "core-probe",
+            "core-rpc-1"
+        ],
+        "the four core targets, then the core chain watch's one RPC provider"
     );
     app.stop().await;
 }

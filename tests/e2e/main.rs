@@ -2,9 +2,12 @@
 //! as its users and peers do. One test binary, one module per area.
 
 mod actions;
+mod chain;
 mod cli;
 mod cluster;
 mod core_api;
+mod evm;
+mod evm_harness;
 mod incidents;
 mod live;
 mod paging;

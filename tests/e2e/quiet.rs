@@ -100,6 +100,47 @@ fn scrape_round(core: &protocol::Core, now: i64, last_head: &mut (u64, i64)) -> 
         now,
         100.0 * (core.price() - target) / target,
     ));
+    // Chain watching of the core: each module's value_locked and paused reads, and the TRN/USD feed.
+    let chain_sample = |name: &str, labels: &[(&str, &str)], value: f64| {
+        let mut key = SeriesKey::new(name).with_label("chain", "core");
+        for (label, label_value) in labels {
+            key = key.with_label(*label, *label_value);
+        }
+        Sample {
+            key: Arc::new(key),
+            at_ms: now,
+            value,
+        }
+    };
+    for module in core.modules() {
+        samples.push(chain_sample(
+            "contract_read",
+            &[("contract", module.name), ("read", "value_locked")],
+            module.value_locked,
+        ));
+        samples.push(chain_sample(
+            "contract_read",
+            &[("contract", module.name), ("read", "paused")],
+            if module.paused { 1.0 } else { 0.0 },
+        ));
+    }
+    let feed = core.feed_round();
+    let feed_price = feed.answer as f64 / 1e8;
+    let age = (head.timestamp as f64 - feed.updated_at as f64).max(0.0);
+    for (name, value) in [
+        ("peg_price", feed_price),
+        (
+            "peg_deviation_percent",
+            100.0 * (feed_price - target) / target,
+        ),
+        ("oracle_age_seconds", age),
+        (
+            "oracle_staleness_ratio",
+            age / protocol::FEED_HEARTBEAT_SECS as f64,
+        ),
+    ] {
+        samples.push(chain_sample(name, &[("contract", "trn-usd")], value));
+    }
     samples.push(sample("probe_success", "core-probe", &[], now, 1.0));
     samples.push(sample(
         "probe_duration_seconds",

@@ -12,7 +12,8 @@ use vigil::config::Settings;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
-    pub core: protocol::CoreHandle,
+    /// The embedded core, unless the test turned it off.
+    pub core: Option<protocol::CoreHandle>,
     pub responder: responder::Responder,
     pub data_dir: tempfile::TempDir,
     shutdown: CancellationToken,
@@ -37,16 +38,24 @@ pub async fn spawn_app_with(
     customize: impl FnOnce(&mut Settings),
     env: HashMap<String, String>,
 ) -> TestApp {
+    spawn_app_in(tempfile::tempdir().unwrap(), customize, env).await
+}
+
+/// As [`spawn_app_with`], on an existing data directory (a restart).
+pub async fn spawn_app_in(
+    data_dir: tempfile::TempDir,
+    customize: impl FnOnce(&mut Settings),
+    env: HashMap<String, String>,
+) -> TestApp {
     vigil::telemetry::init("warn");
     vigil::telemetry::ensure_crypto_provider();
-    let data_dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(data_dir.path());
     customize(&mut settings);
     let app = Application::build(settings, &env, &())
         .await
         .expect("the application builds");
     let addr = app.local_addr();
-    let core = app.core().expect("the core is enabled");
+    let core = app.core();
     let responder = app.responder();
     let shutdown = CancellationToken::new();
     let stopped = tokio::spawn(app.run_until_stopped(shutdown.clone().cancelled_owned()));

@@ -95,11 +95,17 @@ impl Core {
                 self.price_deviation,
             ),
             self.sample(
-                SeriesKey::new("core_module_value_locked").with_label("module", "bridge"),
+                SeriesKey::new("contract_read")
+                    .with_label("chain", "core")
+                    .with_label("contract", "bridge")
+                    .with_label("read", "value_locked"),
                 self.locked[0],
             ),
             self.sample(
-                SeriesKey::new("core_module_value_locked").with_label("module", "escrow"),
+                SeriesKey::new("contract_read")
+                    .with_label("chain", "core")
+                    .with_label("contract", "escrow")
+                    .with_label("read", "value_locked"),
                 self.locked[1],
             ),
             self.sample(

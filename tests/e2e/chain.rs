@@ -1,0 +1,455 @@
+//! Chain watching against a real node (ganache, `VIGIL_PEER_TESTS=1`) with contracts these tests compile
+//! and deploy: a drained bridge, power handed to strangers, a feed off its peg and a stale one, reorgs with
+//! and without confirmations, a restart, and losing one then both RPC providers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use alloy_primitives::Address;
+use collector::chain::{ChainConfig, ContractConfig, EventConfig, Preset, ReadConfig};
+use serde_json::{Value, json};
+use tokio::io::copy_bidirectional;
+use tokio::net::TcpListener;
+use vigil::config::Settings;
+
+use crate::evm::{self, DevChain, Protocol, addr, bytes32, int, uint};
+use crate::support::{TestApp, eventually, spawn_app_in, spawn_app_with};
+
+fn hex(address: Address) -> String {
+    format!("{address:#x}")
+}
+
+fn chain(name: &str, rpc: Vec<String>, confirmations: u64) -> ChainConfig {
+    ChainConfig {
+        name: name.to_owned(),
+        rpc,
+        confirmations,
+        poll: model::HumanDuration::from_millis(200),
+        max_catch_up_blocks: 10_000,
+        max_logs_range: 1_000,
+        timeout: model::HumanDuration::from_secs(2),
+        max_head_lag: 3,
+    }
+}
+
+/// The bridge (its artifact's ABI, the presets, a value_locked read and a large-withdrawal rule), the feed
+/// and the proxy, on chain `chain_name`, with contract names prefixed by `prefix`.
+fn contracts(protocol: &Protocol, chain_name: &str, prefix: &str) -> Vec<ContractConfig> {
+    let base = |name: &str, address: Address| ContractConfig {
+        name: format!("{prefix}{name}"),
+        chain: chain_name.to_owned(),
+        address: hex(address),
+        abi: None,
+        presets: Vec::new(),
+        trusted: vec![hex(protocol.owner)],
+        peg_target: None,
+        heartbeat: model::HumanDuration::from_secs(60),
+        reads: Vec::new(),
+        events: Vec::new(),
+    };
+    vec![
+        ContractConfig {
+            abi: Some(evm::Artifacts::get().artifact("Bridge").path),
+            presets: vec![Preset::Pausable, Preset::Ownable, Preset::AccessControl],
+            reads: vec![ReadConfig {
+                name: "value_locked".into(),
+                call: "balanceOf(address)(uint256)".into(),
+                to: Some(hex(protocol.token)),
+                args: vec!["self".into()],
+                decimals: 6,
+                every: 1,
+                output: 0,
+            }],
+            events: vec![EventConfig {
+                name: "large-withdrawal".into(),
+                event: "Withdrawal".into(),
+                condition: Some("amount > 100000000000".into()),
+                level: model::Level::L2,
+                // Its own incident: it must not open the drain's before the detector's L1 does.
+                category: "chain".into(),
+                component: None,
+                title: None,
+            }],
+            ..base("bridge", protocol.bridge)
+        },
+        ContractConfig {
+            presets: vec![Preset::ChainlinkFeed],
+            peg_target: Some(1.0),
+            ..base("feed", protocol.feed)
+        },
+        ContractConfig {
+            presets: vec![Preset::Erc1967],
+            trusted: vec![hex(protocol.owner), hex(protocol.implementation)],
+            ..base("proxy", protocol.proxy)
+        },
+    ]
+}
+
+fn watch(settings: &mut Settings, chains: Vec<ChainConfig>, contracts: Vec<ContractConfig>) {
+    settings.core.enabled = false;
+    settings.chains = chains;
+    settings.contracts = contracts;
+}
+
+async fn incidents(app: &TestApp) -> Vec<Value> {
+    app.get_json("/api/v1/incidents?state=all").await["incidents"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn incident_on(app: &TestApp, component: &str, level: &str) -> Option<Value> {
+    incidents(app)
+        .await
+        .into_iter()
+        .find(|incident| incident["component"] == component && incident["level"] == level)
+}
+
+async fn timeline(app: &TestApp, id: &str) -> String {
+    app.get_json(&format!("/api/v1/incidents/{id}")).await["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| format!("{} {}: {}", entry["kind"], entry["actor"], entry["text"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn read_value(app: &TestApp, contract: &str, read: &str) -> Option<f64> {
+    app.get_json("/api/v1/contracts").await["contracts"]
+        .as_array()?
+        .iter()
+        .find(|entry| entry["name"] == contract)?["reads"][read]
+        .as_f64()
+}
+
+/// A TCP forwarder in front of the node: a second "provider" that can be killed on its own.
+async fn forwarder(to: u16) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await {
+                    let _ = copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn a_real_chain_is_watched_from_drain_to_lost_providers() {
+    let Some(node) = DevChain::start(1) else {
+        return;
+    };
+    let protocol = evm::deploy_protocol(&node).await;
+    let (forwarded, forwarder_task) = forwarder(node.port).await;
+    let rpc = vec![forwarded, node.url.clone()];
+    let mut pause_contracts = std::collections::BTreeMap::new();
+    pause_contracts.insert("bridge".to_owned(), hex(protocol.bridge));
+    let app = spawn_app_with(
+        |settings| {
+            watch(
+                settings,
+                vec![chain("main", rpc, 0)],
+                contracts(&protocol, "main", ""),
+            );
+            settings.pause.backend = responder::pause::PauseBackendKind::Evm;
+            settings.pause.evm = Some(responder::pause::EvmPausableConfig {
+                rpc_url: node.url.clone(),
+                from: hex(protocol.owner),
+                contracts: pause_contracts,
+                ..Default::default()
+            });
+        },
+        HashMap::new(),
+    )
+    .await;
+    let patience = Duration::from_secs(20);
+    eventually(patience, "the bridge's value_locked read", || async {
+        read_value(&app, "bridge", "value_locked")
+            .await
+            .filter(|value| (*value - 1_000_000.0).abs() < 1e-6)
+    })
+    .await;
+
+    // A drain through real transactions: three withdrawals of 200,000 tokens by a stranger.
+    let attacker = node.accounts[5];
+    let mut drain_txs = Vec::new();
+    let mut first_block = None;
+    for _ in 0..3 {
+        let receipt = node
+            .send(
+                attacker,
+                protocol.bridge,
+                "withdraw(address,uint256)",
+                &[addr(attacker), uint(200_000_000_000u64)],
+            )
+            .await;
+        first_block.get_or_insert(receipt.block_number);
+        drain_txs.push(format!("{:#x}", receipt.hash));
+        if incident_on(&app, "bridge", "L1").await.is_some() {
+            break;
+        }
+    }
+    let first_block = first_block.unwrap();
+    let drain = eventually(patience, "an L1 incident on the bridge", || async {
+        incident_on(&app, "bridge", "L1").await
+    })
+    .await;
+    // The chain's height when the incident opened: the newest block with a timestamp at or before it.
+    let opened = chrono::DateTime::parse_from_rfc3339(drain["opened_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp() as u64;
+    let mut height_at_open = first_block;
+    for number in first_block..first_block + 6 {
+        match node.block(number).await {
+            Some(block) if evm_quantity(&block["timestamp"]) <= opened => height_at_open = number,
+            _ => break,
+        }
+    }
+    assert!(
+        height_at_open <= first_block + 2,
+        "the L1 opened at height {height_at_open}, more than 2 blocks after the first drain block {first_block}"
+    );
+    assert_eq!(drain["category"], "security", "{drain}");
+    let id = drain["id"].as_str().unwrap().to_owned();
+    let text = eventually(patience, "the drain evidence on the timeline", || async {
+        let text = timeline(&app, &id).await;
+        text.contains(&drain_txs[0]).then_some(text)
+    })
+    .await;
+    assert!(
+        text.contains("loss since the fall began: 200000.00 tokens"),
+        "{text}"
+    );
+    // The runbook paused the real bridge with a real transaction, and the watcher saw the Paused event.
+    eventually(patience, "the bridge paused on chain", || async {
+        (read_value(&app, "bridge", "paused").await == Some(1.0)).then_some(())
+    })
+    .await;
+    let alerts = app.get_json("/api/v1/alerts").await;
+    let chain_alerts: Vec<&Value> = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|alert| alert["source"] == "chain")
+        .collect();
+    assert!(
+        chain_alerts
+            .iter()
+            .any(|alert| alert["labels"]["alertname"] == "large-withdrawal"
+                && alert["labels"]["tx"] == drain_txs[0].as_str()
+                && alert["labels"]["amount"] == "200000000000"),
+        "{alerts}"
+    );
+    let (status, _) = app
+        .post_json(&format!("/api/v1/incidents/{id}/resolve"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+
+    // Power to a stranger: a role on the bridge, a new implementation behind the proxy → L1 with the tx.
+    let stranger = node.accounts[6];
+    let grant = node
+        .send(
+            protocol.owner,
+            protocol.bridge,
+            "grantRole(bytes32,address)",
+            &[bytes32(evm::pauser_role()), addr(stranger)],
+        )
+        .await;
+    let upgrade = node
+        .send(
+            protocol.owner,
+            protocol.proxy,
+            "upgradeTo(address)",
+            &[addr(protocol.next_implementation)],
+        )
+        .await;
+    for (component, tx) in [("bridge", grant.hash), ("proxy", upgrade.hash)] {
+        let tx = format!("{tx:#x}");
+        let incident = eventually(patience, &format!("an L1 on {component}"), || async {
+            incidents(&app).await.into_iter().find(|incident| {
+                incident["component"] == component
+                    && incident["level"] == "L1"
+                    && incident["state"] != "resolved"
+            })
+        })
+        .await;
+        let text = timeline(&app, incident["id"].as_str().unwrap()).await;
+        assert!(text.contains(&tx), "{component}: {text}");
+        assert!(text.contains("NOT on the trusted list"), "{text}");
+    }
+
+    // The feed 3% off its peg → L2; then an answer two minutes old against a 60 s heartbeat → L3.
+    node.send(
+        protocol.owner,
+        protocol.feed,
+        "setAnswer(int256)",
+        &[int(97_000_000)],
+    )
+    .await;
+    eventually(patience, "an L2 peg incident", || async {
+        incidents(&app)
+            .await
+            .into_iter()
+            .find(|incident| incident["level"] == "L2" && incident["category"] == "peg")
+    })
+    .await;
+    let old = node.latest_timestamp().await - 120;
+    node.send(
+        protocol.owner,
+        protocol.feed,
+        "setRoundData(int256,uint256)",
+        &[int(100_000_000), uint(old)],
+    )
+    .await;
+    eventually(
+        patience,
+        "an L3 stale-oracle incident on the feed",
+        || async { incident_on(&app, "feed", "L3").await },
+    )
+    .await;
+
+    // One provider lost: a target error, no page. Both lost: L2 "lost view of the chain".
+    forwarder_task.abort();
+    eventually(patience, "provider 1 reported down", || async {
+        let targets = app.get_json("/api/v1/targets").await;
+        targets["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|target| target["name"] == "main-rpc-1" && target["up"] == false)
+            .and_then(|target| target["last_error"].as_str().map(str::to_owned))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(
+        incident_on(&app, "main", "L2").await.is_none(),
+        "one provider down must not page"
+    );
+    node.kill();
+    let lost = eventually(patience, "an L2 for the lost chain", || async {
+        incident_on(&app, "main", "L2").await
+    })
+    .await;
+    assert_eq!(lost["category"], "chain", "{lost}");
+    app.stop().await;
+}
+
+fn evm_quantity(value: &Value) -> u64 {
+    u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+async fn pages_of(app: &TestApp, id: &str) -> usize {
+    app.get_json("/api/v1/pages").await["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|page| page["incident_id"] == id)
+        .count()
+}
+
+#[tokio::test]
+async fn reorgs_retract_unconfirmed_logs_and_a_restart_catches_up() {
+    // Instant mining: the test makes every block itself.
+    let Some(node) = DevChain::start(0) else {
+        return;
+    };
+    let protocol = evm::deploy_protocol(&node).await;
+    let both = |settings: &mut Settings| {
+        let mut all = contracts(&protocol, "fast", "fast-");
+        all.extend(contracts(&protocol, "safe", "safe-"));
+        watch(
+            settings,
+            vec![
+                chain("fast", vec![node.url.clone()], 0),
+                chain("safe", vec![node.url.clone()], 2),
+            ],
+            all,
+        );
+    };
+    let app = spawn_app_with(both, HashMap::new()).await;
+    let patience = Duration::from_secs(20);
+    eventually(patience, "both watches reading", || async {
+        let fast = read_value(&app, "fast-bridge", "value_locked").await;
+        let safe = read_value(&app, "safe-bridge", "value_locked").await;
+        (fast.is_some() && safe.is_some()).then_some(())
+    })
+    .await;
+
+    // A grant in a block that a reorg removes.
+    let snapshot = node.snapshot().await;
+    let grant = node
+        .send(
+            protocol.owner,
+            protocol.bridge,
+            "grantRole(bytes32,address)",
+            &[bytes32(evm::pauser_role()), addr(node.accounts[7])],
+        )
+        .await;
+    node.mine(1).await;
+    let fast = eventually(patience, "the unconfirmed grant's L1", || async {
+        incident_on(&app, "fast-bridge", "L1").await
+    })
+    .await;
+    let id = fast["id"].as_str().unwrap().to_owned();
+    assert!(node.revert(&snapshot).await);
+    node.mine(3).await;
+    let text = eventually(patience, "the retraction on the timeline", || async {
+        let text = timeline(&app, &id).await;
+        text.contains("removed by reorg").then_some(text)
+    })
+    .await;
+    assert!(text.contains(&format!("{:#x}", grant.hash)), "{text}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(pages_of(&app, &id).await, 1, "paged once");
+    assert!(
+        incident_on(&app, "safe-bridge", "L1").await.is_none(),
+        "with 2 confirmations the reorged grant never fires"
+    );
+    assert_eq!(
+        incidents(&app)
+            .await
+            .iter()
+            .filter(|incident| incident["component"] == "fast-bridge")
+            .count(),
+        1,
+        "no duplicate incident"
+    );
+
+    // Restart: a grant mined while Vigil is down opens its incident once afterwards.
+    let data_dir = app.stop().await;
+    let late = node
+        .send(
+            protocol.owner,
+            protocol.bridge,
+            "grantRole(bytes32,address)",
+            &[bytes32(evm::pauser_role()), addr(node.accounts[8])],
+        )
+        .await;
+    node.mine(3).await;
+    let app = spawn_app_in(data_dir, both, HashMap::new()).await;
+    let after = eventually(patience, "the missed grant's incident", || async {
+        incidents(&app)
+            .await
+            .into_iter()
+            .find(|incident| incident["component"] == "safe-bridge" && incident["level"] == "L1")
+    })
+    .await;
+    let text = timeline(&app, after["id"].as_str().unwrap()).await;
+    assert!(text.contains(&format!("{:#x}", late.hash)), "{text}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let safe_l1 = incidents(&app)
+        .await
+        .into_iter()
+        .filter(|incident| incident["component"] == "safe-bridge" && incident["level"] == "L1")
+        .count();
+    assert_eq!(safe_l1, 1, "exactly one incident for the missed grant");
+    app.stop().await;
+}
