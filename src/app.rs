@@ -186,8 +186,7 @@ impl Application {
             let (chain, core_contracts) = crate::chain::core_watch(
                 &handle.lock(),
                 &format!("http://{core_addr}/core/rpc"),
-                settings.core.slot_ms,
-                settings.core.peg_target,
+                settings.core.price_tick.get(),
             );
             chains.push(chain);
             contracts.extend(core_contracts);

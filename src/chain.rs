@@ -99,12 +99,21 @@ impl ChainSink for ChainDelivery {
 
 /// The embedded core watched like a real chain: its modules (pausable, ownable, access-controlled, their
 /// TRN balance as `value_locked`) and its TRN/USD feed, through its own JSON-RPC at `rpc_url`.
+///
+/// The feed's heartbeat is 60 price ticks (60 s at the default 1 s tick), at most the core's own
+/// [`protocol::FEED_HEARTBEAT_SECS`]: a fast test core goes stale as quickly, in ticks, as a real one.
 pub fn core_watch(
     core: &protocol::Core,
     rpc_url: &str,
-    slot_ms: u64,
-    peg_target: f64,
+    price_tick: std::time::Duration,
 ) -> (ChainConfig, Vec<ContractConfig>) {
+    let config = core.config();
+    let slot_ms = config.slot_ms;
+    let peg_target = config.peg_target;
+    let heartbeat = (price_tick * 60).clamp(
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(protocol::FEED_HEARTBEAT_SECS),
+    );
     let chain = ChainConfig {
         name: CORE_CHAIN.to_owned(),
         rpc: vec![rpc_url.to_owned()],
@@ -132,7 +141,7 @@ pub fn core_watch(
             presets: Vec::new(),
             trusted: trusted.clone(),
             peg_target: None,
-            heartbeat: model::HumanDuration::from_secs(protocol::evm::FEED_HEARTBEAT_SECS),
+            heartbeat: model::HumanDuration(heartbeat),
             reads: Vec::new(),
             events: Vec::new(),
         };

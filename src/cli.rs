@@ -98,12 +98,13 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// validator-outage, block-stall, depeg, exploit-drain, latency-spike or error-burst.
+    /// validator-outage, block-stall, depeg, exploit-drain, latency-spike, error-burst, admin-takeover,
+    /// oracle-stale or reorg.
     pub scenario: String,
     /// Stop the scenario instead of starting it.
     #[arg(long)]
     pub stop: bool,
-    /// The module to target (exploit-drain, error-burst).
+    /// The module to target (exploit-drain, error-burst, admin-takeover, reorg).
     #[arg(long)]
     pub module: Option<String>,
     /// The validator to take offline (validator-outage), e.g. v3.
