@@ -85,10 +85,37 @@ fn contracts(protocol: &Protocol, chain_name: &str, prefix: &str) -> Vec<Contrac
     ]
 }
 
-fn watch(settings: &mut Settings, chains: Vec<ChainConfig>, contracts: Vec<ContractConfig>) {
+/// Watch `chains` with the core off; pauses go to the bridge on `node` (signed by the node's unlocked owner).
+fn watch(
+    settings: &mut Settings,
+    chains: Vec<ChainConfig>,
+    contracts: Vec<ContractConfig>,
+    node: &DevChain,
+    protocol: &Protocol,
+) {
     settings.core.enabled = false;
     settings.chains = chains;
     settings.contracts = contracts;
+    let mut pause_contracts = std::collections::BTreeMap::new();
+    pause_contracts.insert("bridge".to_owned(), hex(protocol.bridge));
+    settings.pause.backend = responder::pause::PauseBackendKind::Evm;
+    settings.pause.evm = Some(responder::pause::EvmPausableConfig {
+        rpc_url: node.url.clone(),
+        key_env: Some(PAUSER_KEY_ENV.to_owned()),
+        contracts: pause_contracts,
+        ..Default::default()
+    });
+}
+
+/// The environment variable the tests' pause key is in; Vigil signs its own transactions with it.
+const PAUSER_KEY_ENV: &str = "VIGIL_TEST_PAUSER_KEY";
+
+/// The owner's key (ganache's deterministic account 0): the bridge's owner may pause it.
+fn pauser_env() -> HashMap<String, String> {
+    HashMap::from([(
+        PAUSER_KEY_ENV.to_owned(),
+        "0x4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d".to_owned(),
+    )])
 }
 
 async fn incidents(app: &TestApp) -> Vec<Value> {
@@ -123,23 +150,34 @@ async fn read_value(app: &TestApp, contract: &str, read: &str) -> Option<f64> {
         .as_f64()
 }
 
-/// A TCP forwarder in front of the node: a second "provider" that can be killed on its own.
-async fn forwarder(to: u16) -> (String, tokio::task::JoinHandle<()>) {
+/// A TCP forwarder in front of the node: a second "provider" that can be killed on its own (cancelling
+/// the token closes the listener and every open connection, as a dead host would).
+async fn forwarder(to: u16) -> (String, tokio_util::sync::CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
         loop {
-            let Ok((mut inbound, _)) = listener.accept().await else {
+            let accepted = tokio::select! {
+                () = stop.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((mut inbound, _)) = accepted else {
                 return;
             };
+            let stop = stop.clone();
             tokio::spawn(async move {
                 if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await {
-                    let _ = copy_bidirectional(&mut inbound, &mut outbound).await;
+                    tokio::select! {
+                        () = stop.cancelled() => {}
+                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    }
                 }
             });
         }
     });
-    (url, task)
+    (url, cancel)
 }
 
 #[tokio::test]
@@ -148,26 +186,19 @@ async fn a_real_chain_is_watched_from_drain_to_lost_providers() {
         return;
     };
     let protocol = evm::deploy_protocol(&node).await;
-    let (forwarded, forwarder_task) = forwarder(node.port).await;
+    let (forwarded, forwarder_stop) = forwarder(node.port).await;
     let rpc = vec![forwarded, node.url.clone()];
-    let mut pause_contracts = std::collections::BTreeMap::new();
-    pause_contracts.insert("bridge".to_owned(), hex(protocol.bridge));
     let app = spawn_app_with(
         |settings| {
             watch(
                 settings,
                 vec![chain("main", rpc, 0)],
                 contracts(&protocol, "main", ""),
+                &node,
+                &protocol,
             );
-            settings.pause.backend = responder::pause::PauseBackendKind::Evm;
-            settings.pause.evm = Some(responder::pause::EvmPausableConfig {
-                rpc_url: node.url.clone(),
-                from: hex(protocol.owner),
-                contracts: pause_contracts,
-                ..Default::default()
-            });
         },
-        HashMap::new(),
+        pauser_env(),
     )
     .await;
     let patience = Duration::from_secs(20);
@@ -177,20 +208,27 @@ async fn a_real_chain_is_watched_from_drain_to_lost_providers() {
             .filter(|value| (*value - 1_000_000.0).abs() < 1e-6)
     })
     .await;
+    // The drain rule measures over 30 s and needs half of it seen: Vigil has been watching for a while.
+    tokio::time::sleep(Duration::from_secs(16)).await;
 
     // A drain through real transactions: three withdrawals of 200,000 tokens by a stranger.
     let attacker = node.accounts[5];
     let mut drain_txs = Vec::new();
     let mut first_block = None;
     for _ in 0..3 {
-        let receipt = node
-            .send(
-                attacker,
-                protocol.bridge,
-                "withdraw(address,uint256)",
-                &[addr(attacker), uint(200_000_000_000u64)],
-            )
-            .await;
+        // Explicit gas: once Vigil has paused the bridge, the next withdrawal is mined as a revert.
+        let data = evm::encode_call(
+            "withdraw(address,uint256)",
+            &[addr(attacker), uint(200_000_000_000u64)],
+        );
+        let tx = node
+            .send_raw(attacker, Some(protocol.bridge), &data, Some(200_000))
+            .await
+            .expect("the withdrawal is sent");
+        let receipt = node.wait_receipt(tx).await;
+        if !receipt.status {
+            break;
+        }
         first_block.get_or_insert(receipt.block_number);
         drain_txs.push(format!("{:#x}", receipt.hash));
         if incident_on(&app, "bridge", "L1").await.is_some() {
@@ -317,7 +355,7 @@ async fn a_real_chain_is_watched_from_drain_to_lost_providers() {
     .await;
 
     // One provider lost: a target error, no page. Both lost: L2 "lost view of the chain".
-    forwarder_task.abort();
+    forwarder_stop.cancel();
     eventually(patience, "provider 1 reported down", || async {
         let targets = app.get_json("/api/v1/targets").await;
         targets["targets"]
@@ -372,9 +410,11 @@ async fn reorgs_retract_unconfirmed_logs_and_a_restart_catches_up() {
                 chain("safe", vec![node.url.clone()], 2),
             ],
             all,
+            &node,
+            &protocol,
         );
     };
-    let app = spawn_app_with(both, HashMap::new()).await;
+    let app = spawn_app_with(both, pauser_env()).await;
     let patience = Duration::from_secs(20);
     eventually(patience, "both watches reading", || async {
         let fast = read_value(&app, "fast-bridge", "value_locked").await;
@@ -434,7 +474,7 @@ async fn reorgs_retract_unconfirmed_logs_and_a_restart_catches_up() {
         )
         .await;
     node.mine(3).await;
-    let app = spawn_app_in(data_dir, both, HashMap::new()).await;
+    let app = spawn_app_in(data_dir, both, pauser_env()).await;
     let after = eventually(patience, "the missed grant's incident", || async {
         incidents(&app)
             .await
@@ -451,5 +491,112 @@ async fn reorgs_retract_unconfirmed_logs_and_a_restart_catches_up() {
         .filter(|incident| incident["component"] == "safe-bridge" && incident["level"] == "L1")
         .count();
     assert_eq!(safe_l1, 1, "exactly one incident for the missed grant");
+    app.stop().await;
+}
+
+async fn scenario(app: &TestApp, name: &str, module: Option<&str>) {
+    let mut body = json!({"name": name, "action": "start"});
+    if let Some(module) = module {
+        body["module"] = json!(module);
+    }
+    let (status, reply) = app.post_json("/api/v1/core/scenarios", &body).await;
+    assert_eq!(status, 200, "{reply}");
+}
+
+#[tokio::test]
+async fn the_embedded_core_is_watched_like_a_real_chain() {
+    let started = tokio::time::Instant::now();
+    let app = crate::support::spawn_app().await;
+    let patience = Duration::from_secs(20);
+    let contracts = eventually(
+        patience,
+        "the core's contracts with their reads",
+        || async {
+            let body = app.get_json("/api/v1/contracts").await;
+            let list = body["contracts"].as_array()?.clone();
+            let ready = list.iter().any(|c| {
+                c["name"] == "bridge"
+                    && c["reads"]["value_locked"].as_f64().is_some_and(|v| v > 0.0)
+            }) && list
+                .iter()
+                .any(|c| c["name"] == "trn-usd" && c["reads"]["price"].as_f64().is_some());
+            ready.then_some(list)
+        },
+    )
+    .await;
+    assert!(
+        contracts
+            .iter()
+            .all(|c| c["chain"] == "core" && c["last_error"].is_null()),
+        "{contracts:?}"
+    );
+
+    // admin-takeover: a role granted to an unknown account → L1 with the transaction.
+    scenario(&app, "admin-takeover", Some("escrow")).await;
+    let takeover = eventually(patience, "an L1 on escrow", || async {
+        incident_on(&app, "escrow", "L1").await
+    })
+    .await;
+    assert_eq!(takeover["runbook"], "admin-takeover", "{takeover}");
+    let text = timeline(&app, takeover["id"].as_str().unwrap()).await;
+    assert!(
+        text.contains("RoleGranted(") && text.contains(" in tx 0x"),
+        "{text}"
+    );
+
+    // oracle-stale: the feed stops; after its heartbeat (60 ticks of 100 ms here) → L3.
+    scenario(&app, "oracle-stale", None).await;
+    eventually(patience, "an L3 on the feed", || async {
+        incident_on(&app, "trn-usd", "L3").await
+    })
+    .await;
+
+    // reorg: the grant in a replaced block is retracted on the same incident, paged once.
+    scenario(&app, "reorg", Some("auction")).await;
+    let reorged = eventually(patience, "an L1 on auction", || async {
+        incident_on(&app, "auction", "L1").await
+    })
+    .await;
+    let id = reorged["id"].as_str().unwrap().to_owned();
+    eventually(patience, "the retraction", || async {
+        timeline(&app, &id)
+            .await
+            .contains("removed by reorg")
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(pages_of(&app, &id).await, 1);
+    assert_eq!(
+        incidents(&app)
+            .await
+            .iter()
+            .filter(|incident| incident["component"] == "auction")
+            .count(),
+        1
+    );
+
+    // exploit-drain, once the bridge's reads cover the drain rule's look-back: L1 on the bridge from
+    // its contract_read series, with the outflow transactions as evidence.
+    tokio::time::sleep(Duration::from_secs(16).saturating_sub(started.elapsed())).await;
+    scenario(&app, "exploit-drain", None).await;
+    let drain = eventually(patience, "an L1 on the bridge", || async {
+        incident_on(&app, "bridge", "L1").await
+    })
+    .await;
+    let text = timeline(&app, drain["id"].as_str().unwrap()).await;
+    assert!(
+        text.contains(r#"contract_read{chain=\"core\",contract=\"bridge\",read=\"value_locked\"}"#)
+            || text
+                .contains(r#"contract_read{chain="core",contract="bridge",read="value_locked"}"#),
+        "{text}"
+    );
+    eventually(patience, "the drain evidence", || async {
+        timeline(&app, drain["id"].as_str().unwrap())
+            .await
+            .contains("outflow transactions: 0x")
+            .then_some(())
+    })
+    .await;
     app.stop().await;
 }

@@ -31,8 +31,10 @@ use crate::time::rfc3339;
 
 mod evm;
 mod http;
+mod nonce;
+mod signer;
 
-pub use evm::{EvmPausable, decode_revert_reason};
+pub use evm::{EvmPausable, Readiness, decode_revert_reason};
 pub use http::HttpAdmin;
 
 // ---- configuration -----------------------------------------------------------------------------------
@@ -82,23 +84,46 @@ pub enum PauseBackendKind {
     Http,
 }
 
-/// `[pause.evm]`: where the Pausable contracts are and who sends the transactions.
+/// `[pause.evm]`: where the Pausable contracts are and which key signs the transactions.
+///
+/// Vigil signs its own transactions (EIP-1559, or EIP-155 legacy on chains without a base fee) and
+/// sends them with `eth_sendRawTransaction`; no account has to be unlocked on the node. The key comes
+/// from exactly one of `key_env` (an environment variable holding the hex private key) or `keystore`
+/// (a Web3 Secret Storage JSON file) + `password_env`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvmPausableConfig {
     /// JSON-RPC endpoint. Default `http://127.0.0.1:8545`.
     pub rpc_url: String,
-    /// The account `eth_sendTransaction` sends from (unlocked on the node; the contract's owner).
+    /// The pauser's address. Optional: empty (the default) derives it from the key; when set it must be
+    /// the key's address (a guard against loading the wrong key).
     pub from: String,
+    /// Environment variable holding the pauser's secp256k1 private key (64 hex digits, `0x` optional).
+    pub key_env: Option<String>,
+    /// Path to a Web3 Secret Storage (keystore v3) JSON file holding the pauser's key.
+    pub keystore: Option<String>,
+    /// Environment variable holding the keystore's password (required with `keystore`).
+    pub password_env: Option<String>,
     /// Contract address per module, e.g. `{ bridge = "0xe78a…" }`.
     pub contracts: BTreeMap<String, String>,
+    /// Which functions pause and unpause a module's contract; modules not listed use `pause()` and
+    /// `unpause()`. Only zero-argument Solidity signatures are supported.
+    pub calls: BTreeMap<String, PauseCalls>,
+    /// Fee cap in gwei: `maxFeePerGas` (or the legacy `gasPrice`) never goes above it, bumps included.
+    /// Default 500.
+    pub max_fee_gwei: f64,
+    /// `maxPriorityFeePerGas` in gwei for the first attempt. Default 2.
+    pub priority_fee_gwei: f64,
+    /// A transaction not mined after this many blocks is replaced (same nonce) with fees +12.5%, never
+    /// above `max_fee_gwei`. Default 3.
+    pub bump_after_blocks: u64,
     /// How long to wait for a transaction to be mined. Default 60s.
     pub receipt_timeout: HumanDuration,
     /// How often the receipt is polled. Default 500ms.
     pub poll_interval: HumanDuration,
     /// One JSON-RPC request may take this long. Default 10s.
     pub request_timeout: HumanDuration,
-    /// Gas limit for the transactions; unset (the default) lets the node estimate.
+    /// Gas limit for the transactions; unset (the default) uses `eth_estimateGas` × 1.2.
     pub gas: Option<u64>,
 }
 
@@ -107,11 +132,38 @@ impl Default for EvmPausableConfig {
         Self {
             rpc_url: "http://127.0.0.1:8545".to_owned(),
             from: String::new(),
+            key_env: None,
+            keystore: None,
+            password_env: None,
             contracts: BTreeMap::new(),
+            calls: BTreeMap::new(),
+            max_fee_gwei: 500.0,
+            priority_fee_gwei: 2.0,
+            bump_after_blocks: 3,
             receipt_timeout: HumanDuration::from_secs(60),
             poll_interval: HumanDuration::from_millis(500),
             request_timeout: HumanDuration::from_secs(10),
             gas: None,
+        }
+    }
+}
+
+/// `[pause.evm.calls.<module>]`: the module's pause and unpause functions, as zero-argument Solidity
+/// signatures (e.g. `pauseAll()`); the selectors are computed from them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PauseCalls {
+    /// Default `pause()`.
+    pub pause_call: String,
+    /// Default `unpause()`.
+    pub unpause_call: String,
+}
+
+impl Default for PauseCalls {
+    fn default() -> Self {
+        Self {
+            pause_call: "pause()".to_owned(),
+            unpause_call: "unpause()".to_owned(),
         }
     }
 }
@@ -161,7 +213,7 @@ impl PauseConfig {
         match (self.backend, &self.evm, &self.http) {
             (PauseBackendKind::Evm, None, _) => problems.push((
                 at("evm"),
-                "backend = \"evm\" needs a [pause.evm] table (rpc_url, from, contracts)".to_owned(),
+                "backend = \"evm\" needs a [pause.evm] table (rpc_url, key_env or keystore, contracts)".to_owned(),
             )),
             (PauseBackendKind::Http, _, None) => problems.push((
                 at("http"),
@@ -176,12 +228,20 @@ impl PauseConfig {
                     format!("{:?} is not an http(s) URL", evm.rpc_url),
                 ));
             }
-            if !is_address(&evm.from) {
+            if !evm.from.is_empty() && !is_address(&evm.from) {
                 problems.push((
                     at("evm.from"),
-                    format!("{:?} is not a 0x-prefixed 20-byte address", evm.from),
+                    format!(
+                        "{:?} is not a 0x-prefixed 20-byte address (leave it out to use the key's address)",
+                        evm.from
+                    ),
                 ));
             }
+            problems.extend(
+                evm::validate_config(evm)
+                    .into_iter()
+                    .map(|(path, message)| (at(&format!("evm.{path}")), message)),
+            );
             if evm.contracts.is_empty() {
                 problems.push((
                     at("evm.contracts"),
@@ -357,7 +417,7 @@ pub fn build_backend(
             let evm = config.evm.as_ref().ok_or_else(|| {
                 BackendError::Misconfigured("backend = \"evm\" without [pause.evm]".to_owned())
             })?;
-            Some(Arc::new(EvmPausable::new(evm)?))
+            Some(Arc::new(EvmPausable::new(evm, env)?))
         }
         PauseBackendKind::Http => {
             let http = config.http.as_ref().ok_or_else(|| {

@@ -498,62 +498,148 @@ async fn rpc(url: &str, method: &str, params: serde_json::Value) -> serde_json::
     body["result"].clone()
 }
 
-/// Deploys `tests/data/Pausable.bin` (compiled from `tests/data/Pausable.sol`, see
-/// `tests/peers/eth/compile-pausable.js`) from the first unlocked account; returns (address, owner).
-async fn deploy_pausable(url: &str) -> (String, String) {
-    let bytecode = include_str!("../data/Pausable.bin").trim();
-    let from = rpc(url, "eth_accounts", serde_json::json!([])).await[0]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let tx = rpc(
-        url,
-        "eth_sendTransaction",
-        serde_json::json!([{"from": from, "data": format!("0x{bytecode}"), "gas": "0x2dc6c0"}]),
-    )
-    .await;
+/// Waits for `tx`'s receipt (status 0x1).
+async fn mined(url: &str, tx: &serde_json::Value) -> serde_json::Value {
     for _ in 0..120 {
         let receipt = rpc(url, "eth_getTransactionReceipt", serde_json::json!([tx])).await;
         if !receipt.is_null() {
             assert_eq!(receipt["status"], "0x1", "{receipt}");
-            return (
-                receipt["contractAddress"].as_str().unwrap().to_owned(),
-                from,
-            );
+            return receipt;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    panic!("deploy transaction {tx} was never mined");
+    panic!("transaction {tx} was never mined");
+}
+
+/// Signs and sends a raw EIP-1559 transaction from `signer` (test setup: "someone else" with the key).
+async fn send_signed(
+    url: &str,
+    signer: &alloy_signer_local::PrivateKeySigner,
+    to: alloy_primitives::TxKind,
+    input: Vec<u8>,
+    max_fee: u128,
+    nonce: Option<u64>,
+) -> serde_json::Value {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    let nonce = match nonce {
+        Some(nonce) => nonce,
+        None => {
+            let count = rpc(
+                url,
+                "eth_getTransactionCount",
+                serde_json::json!([signer.address(), "pending"]),
+            )
+            .await;
+            u64::from_str_radix(count.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        }
+    };
+    let tx = TxEip1559 {
+        chain_id: 1337,
+        nonce,
+        gas_limit: 3_000_000,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: max_fee.min(1_000_000_000),
+        to,
+        value: alloy_primitives::U256::ZERO,
+        access_list: Default::default(),
+        input: input.into(),
+    };
+    let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
+    let envelope: TxEnvelope = tx.into_signed(signature).into();
+    let raw = format!("0x{}", hex_encode(&envelope.encoded_2718()));
+    rpc(url, "eth_sendRawTransaction", serde_json::json!([raw])).await
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A fresh random key (not one of ganache's accounts), funded with 10 ETH from the unlocked account 0.
+async fn fresh_funded_key(url: &str) -> alloy_signer_local::PrivateKeySigner {
+    let signer = alloy_signer_local::PrivateKeySigner::random();
+    let funder = rpc(url, "eth_accounts", serde_json::json!([])).await[0].clone();
+    let tx = rpc(
+        url,
+        "eth_sendTransaction",
+        serde_json::json!([{"from": funder, "to": signer.address(), "value": "0x8ac7230489e80000"}]),
+    )
+    .await;
+    mined(url, &tx).await;
+    signer
+}
+
+/// Deploys `tests/data/Pausable.bin` (compiled from `tests/data/Pausable.sol`, see
+/// `tests/peers/eth/compile-pausable.js`) with a raw transaction signed by `owner` (the contract's
+/// owner is its deployer; it has no transferOwnership); returns its address.
+async fn deploy_pausable(url: &str, owner: &alloy_signer_local::PrivateKeySigner) -> String {
+    let bytecode = include_str!("../data/Pausable.bin").trim();
+    let bytes: Vec<u8> = (0..bytecode.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&bytecode[i..i + 2], 16).unwrap())
+        .collect();
+    let tx = send_signed(
+        url,
+        owner,
+        alloy_primitives::TxKind::Create,
+        bytes,
+        20_000_000_000,
+        None,
+    )
+    .await;
+    mined(url, &tx).await["contractAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn peer_tests_enabled() -> bool {
+    if std::env::var("VIGIL_PEER_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set VIGIL_PEER_TESTS=1 to run against a real ganache");
+        return false;
+    }
+    true
+}
+
+fn evm_config(url: &str, address: &str, extra: &str) -> PauseConfig {
+    toml::from_str(&format!(
+        r#"
+        backend = "evm"
+        [evm]
+        rpc_url = "{url}"
+        key_env = "VIGIL_TEST_PAUSER_KEY"
+        contracts = {{ bridge = "{address}" }}
+        receipt_timeout = "30s"
+        poll_interval = "200ms"
+        {extra}
+        "#
+    ))
+    .unwrap()
 }
 
 #[tokio::test]
 async fn guardian_pause_goes_on_chain_and_into_the_timeline() {
-    if std::env::var("VIGIL_PEER_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set VIGIL_PEER_TESTS=1 to run against a real ganache");
+    if !peer_tests_enabled() {
         return;
     }
     let ganache = Ganache::start();
-    let (address, owner) = deploy_pausable(&ganache.url).await;
+    let pauser = fresh_funded_key(&ganache.url).await;
+    let address = deploy_pausable(&ganache.url, &pauser).await;
+    let key = format!("0x{}", hex_encode(pauser.to_bytes().as_slice()));
 
     let store = open_sqlite().await.unwrap();
     let responder = Responder::builder(store.store.clone(), ResponderConfig::default())
         .ack_secret("test")
         .build()
         .unwrap();
-    let config: PauseConfig = toml::from_str(&format!(
-        r#"
-        backend = "evm"
-        [evm]
-        rpc_url = "{}"
-        from = "{owner}"
-        contracts = {{ bridge = "{address}" }}
-        receipt_timeout = "30s"
-        poll_interval = "200ms"
-        "#,
-        ganache.url
-    ))
-    .unwrap();
-    let backend = responder::pause::build_backend(&config, &|_| None)
+    let config = evm_config(
+        &ganache.url,
+        &address,
+        &format!("from = \"{}\"", pauser.address()),
+    );
+    let env = move |name: &str| (name == "VIGIL_TEST_PAUSER_KEY").then(|| key.clone());
+    let backend = responder::pause::build_backend(&config, &env)
         .unwrap()
         .expect("evm backend");
     let service = PauseService::new(responder.clone(), backend.clone(), config).unwrap();
@@ -583,7 +669,7 @@ async fn guardian_pause_goes_on_chain_and_into_the_timeline() {
         "{tx_hash}"
     );
 
-    // The chain itself says paused, asked directly.
+    // The chain itself says paused, asked directly; the transaction is a type-2 one from the fresh key.
     let word = rpc(
         &ganache.url,
         "eth_call",
@@ -598,6 +684,19 @@ async fn guardian_pause_goes_on_chain_and_into_the_timeline() {
     )
     .await;
     assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["transactionHash"], tx_hash.as_str());
+    let tx = rpc(
+        &ganache.url,
+        "eth_getTransactionByHash",
+        serde_json::json!([tx_hash]),
+    )
+    .await;
+    assert_eq!(
+        tx["from"].as_str().unwrap().to_lowercase(),
+        pauser.address().to_string().to_lowercase(),
+        "{tx}"
+    );
+    assert_eq!(tx["type"], "0x2", "{tx}");
 
     let timeline = responder.get_incident(&id).await.unwrap().timeline;
     assert!(
@@ -616,6 +715,19 @@ async fn guardian_pause_goes_on_chain_and_into_the_timeline() {
         "{error:?}"
     );
 
+    // Someone else uses the same key in between (a plain transfer): the nonce is re-read, so the unpause
+    // goes through.
+    let other = send_signed(
+        &ganache.url,
+        &pauser,
+        alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(0x42)),
+        Vec::new(),
+        20_000_000_000,
+        None,
+    )
+    .await;
+    mined(&ganache.url, &other).await;
+
     // Two governors unpause it on chain.
     service
         .request_unpause("bridge", "drain stopped", &governor("alice"))
@@ -629,5 +741,88 @@ async fn guardian_pause_goes_on_chain_and_into_the_timeline() {
     assert_eq!(done.state, "done");
     assert!(done.tx_hash.is_some());
     assert!(!backend.is_paused("bridge").await.unwrap());
+
+    // Someone else's transaction with the same key sits in the pool at the next nonce, paying 1 wei
+    // (below the base fee: never mined). ganache's "pending" count does not include it, so Vigil signs
+    // at that nonce with real fees, which replaces it; the pause lands.
+    let latest = rpc(
+        &ganache.url,
+        "eth_getTransactionCount",
+        serde_json::json!([pauser.address(), "latest"]),
+    )
+    .await;
+    let nonce = u64::from_str_radix(latest.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    send_signed(
+        &ganache.url,
+        &pauser,
+        alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(0x43)),
+        Vec::new(),
+        1,
+        Some(nonce),
+    )
+    .await;
+    let receipt = backend.pause("bridge").await.unwrap();
+    assert!(backend.is_paused("bridge").await.unwrap());
+    assert!(
+        receipt.detail.contains(&format!("nonce {nonce}")),
+        "{}",
+        receipt.detail
+    );
+    drop(ganache);
+}
+
+#[tokio::test]
+async fn a_wrong_from_or_a_key_that_is_not_the_owner_is_caught_before_sending() {
+    if !peer_tests_enabled() {
+        return;
+    }
+    let ganache = Ganache::start();
+    let owner = fresh_funded_key(&ganache.url).await;
+    let address = deploy_pausable(&ganache.url, &owner).await;
+    let stranger = fresh_funded_key(&ganache.url).await;
+    let key = format!("0x{}", hex_encode(stranger.to_bytes().as_slice()));
+    let env = move |name: &str| (name == "VIGIL_TEST_PAUSER_KEY").then(|| key.clone());
+
+    // `from` must be the key's address.
+    let config = evm_config(
+        &ganache.url,
+        &address,
+        &format!("from = \"{}\"", owner.address()),
+    );
+    let error = responder::pause::build_backend(&config, &env)
+        .err()
+        .expect("mismatched from");
+    assert!(
+        matches!(&error, BackendError::Misconfigured(m) if m.contains("pause.evm.from")),
+        "{error:?}"
+    );
+    // A key that is not the owner: the dry run refuses with the contract's reason, readiness says so.
+    let backend = responder::pause::EvmPausable::new(
+        config
+            .evm
+            .as_ref()
+            .map(|evm| {
+                let mut evm = evm.clone();
+                evm.from.clear();
+                evm
+            })
+            .as_ref()
+            .unwrap(),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(backend.pauser_address(), stranger.address());
+    let error = backend.pause("bridge").await.unwrap_err();
+    assert!(
+        matches!(&error, BackendError::Reverted(reason) if reason == "not owner"),
+        "{error:?}"
+    );
+    let readiness = backend.readiness("bridge").await.unwrap();
+    assert_eq!(readiness.dry_run, Err("not owner".to_owned()));
+    assert_eq!(
+        readiness.balance_wei,
+        alloy_primitives::U256::from(10_000_000_000_000_000_000u128)
+    );
+    assert!(readiness.estimated_cost_wei_per_pause > alloy_primitives::U256::ZERO);
     drop(ganache);
 }
