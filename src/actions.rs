@@ -53,6 +53,12 @@ impl PauseBackend for CorePauseBackend {
         self.0.unpause(module).map(receipt).map_err(core_error)
     }
 
+    fn pauser(&self) -> Option<String> {
+        Some(protocol::evm::address_hex(
+            &self.0.lock().addresses().guardian,
+        ))
+    }
+
     async fn is_paused(&self, module: &str) -> Result<bool, BackendError> {
         let core = self.0.lock();
         core.modules()
@@ -169,4 +175,35 @@ async fn report_loss_until_pause(
 pub struct Actions {
     pub pause: PauseService,
     pub healthchecks: HealthcheckService,
+}
+
+/// A pausable module's state as the chain shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChainModule {
+    pub name: String,
+    pub paused: bool,
+    /// Always `chain`: read with `paused()` from the contract, block by block.
+    pub source: &'static str,
+    pub checked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its `value_locked` read, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_locked: Option<f64>,
+}
+
+/// Every watched contract with a `paused` read (the `pausable` preset), from the chain watch.
+pub fn chain_modules(live: &LiveLoop) -> Vec<ChainModule> {
+    live.chains
+        .contracts()
+        .into_iter()
+        .filter_map(|contract| {
+            let paused = *contract.reads.get("paused")?;
+            Some(ChainModule {
+                paused: paused != 0.0,
+                source: "chain",
+                checked_at: contract.checked_at,
+                value_locked: contract.reads.get("value_locked").copied(),
+                name: contract.name,
+            })
+        })
+        .collect()
 }

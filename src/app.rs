@@ -167,6 +167,23 @@ impl Application {
             "cluster member started"
         );
 
+        // The pause backend comes first: chain watching must know which account Vigil pauses from.
+        let pause_config = settings.resolved_pause();
+        let env_for_backend = env.clone();
+        let backend: Arc<dyn responder::pause::PauseBackend> =
+            match responder::pause::build_backend(&pause_config, &move |name| {
+                env_for_backend.get(name).cloned()
+            })
+            .context("cannot build the pause backend")?
+            {
+                Some(backend) => backend,
+                None => match &core {
+                    Some(handle) => Arc::new(crate::actions::CorePauseBackend(handle.clone())),
+                    None => anyhow::bail!(
+                        "pause.backend = \"core\" needs the embedded core ([core] enabled = true)"
+                    ),
+                },
+            };
         let (opened_tx, opened_rx) = tokio::sync::mpsc::unbounded_channel();
         progress.step("starting the collectors and the detector");
         let mut targets = settings.targets.clone();
@@ -214,6 +231,7 @@ impl Application {
                 opened: opened_tx.clone(),
                 chains,
                 store: store.clone(),
+                pausers: backend.pauser().into_iter().collect(),
             },
             shutdown.clone(),
             &tasks,
@@ -224,24 +242,8 @@ impl Application {
         };
 
         progress.step("starting the pause service, runbooks and health checks");
-        let env_for_backend = env.clone();
-        let backend: Arc<dyn responder::pause::PauseBackend> =
-            match responder::pause::build_backend(&settings.pause, &move |name| {
-                env_for_backend.get(name).cloned()
-            })
-            .context("cannot build the pause backend")?
-            {
-                Some(backend) => backend,
-                None => match &core {
-                    Some(handle) => Arc::new(crate::actions::CorePauseBackend(handle.clone())),
-                    None => anyhow::bail!(
-                        "pause.backend = \"core\" needs the embedded core ([core] enabled = true)"
-                    ),
-                },
-            };
-        let pause =
-            responder::pause::PauseService::new(responder.clone(), backend, settings.pause.clone())
-                .context("cannot start the pause service")?;
+        let pause = responder::pause::PauseService::new(responder.clone(), backend, pause_config)
+            .context("cannot start the pause service")?;
         let healthchecks = responder::healthchecks::HealthcheckService::new(
             responder.clone(),
             Arc::new(crate::actions::LiveCheckData(live.clone())),

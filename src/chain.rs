@@ -21,11 +21,89 @@ pub struct ChainDelivery {
     pub responder: responder::Responder,
     pub opened: mpsc::UnboundedSender<String>,
     pub store: Arc<dyn responder::Store>,
+    /// The accounts Vigil pauses from (lowercase hex).
+    pub pausers: Vec<String>,
+}
+
+impl ChainDelivery {
+    /// A `Paused`/`Unpaused` event: Vigil's own (sent from its pauser) is evidence on the incident that
+    /// caused it; anyone else's is an incident of its own — an unpause L1, a pause L2 — and an
+    /// `observed_pause` / `observed_unpause` entry in the pause audit log.
+    async fn classify_pause_event(&self, alert: &mut ChainAlert) -> Result<(), String> {
+        let Some(kind) = alert
+            .labels
+            .get("alertname")
+            .filter(|name| matches!(name.as_str(), "paused" | "unpaused"))
+            .cloned()
+        else {
+            return Ok(());
+        };
+        if !alert.firing {
+            return Ok(());
+        }
+        let account = alert
+            .labels
+            .get("account")
+            .map(|account| account.to_ascii_lowercase())
+            .unwrap_or_default();
+        if self.pausers.contains(&account) {
+            alert.evidence = true;
+            return Ok(());
+        }
+        let pausing = kind == "paused";
+        let module = alert.labels.get("contract").cloned().unwrap_or_default();
+        let tx = alert.labels.get("tx").cloned().unwrap_or_default();
+        let block = alert.labels.get("block").cloned().unwrap_or_default();
+        alert.labels.insert(
+            "level".to_owned(),
+            if pausing { "L2" } else { "L1" }.to_owned(),
+        );
+        alert.annotations.insert(
+            "summary".to_owned(),
+            format!(
+                "{module} {} outside Vigil by {account}",
+                if pausing { "paused" } else { "UNPAUSED" }
+            ),
+        );
+        let action = if pausing {
+            "observed_pause"
+        } else {
+            "observed_unpause"
+        };
+        let detail = format!("tx {tx} in block {block}, sent by {account}");
+        // Idempotent: a redelivered alert does not write the entry twice.
+        let logged = self
+            .store
+            .audit_entries()
+            .await
+            .map_err(|error| error.to_string())?
+            .iter()
+            .any(|entry| entry.action == action && entry.detail == detail);
+        if !logged {
+            self.store
+                .append_audit(&responder::store::NewAuditEntry {
+                    at_ms: chrono::Utc::now().timestamp_millis(),
+                    actor: account,
+                    role: "chain".to_owned(),
+                    action: action.to_owned(),
+                    module,
+                    reason: "seen on chain, not sent by Vigil".to_owned(),
+                    incident_id: None,
+                    detail,
+                })
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl ChainSink for ChainDelivery {
-    async fn deliver(&self, alerts: Vec<ChainAlert>) -> Result<(), String> {
+    async fn deliver(&self, mut alerts: Vec<ChainAlert>) -> Result<(), String> {
+        for alert in &mut alerts {
+            self.classify_pause_event(alert).await?;
+        }
         let listed: Vec<ChainAlert> = alerts
             .iter()
             .filter(|alert| !alert.evidence)
@@ -61,9 +139,7 @@ impl ChainSink for ChainDelivery {
                     crate::api::error::error_chain(&error)
                 )
             })?;
-            if let (true, Some(id)) = (outcome.opened, outcome.incident_id) {
-                let _ = self.opened.send(id);
-            }
+            crate::pipeline::announce_opened(&self.opened, outcome);
         }
         Ok(())
     }

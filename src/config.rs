@@ -180,7 +180,7 @@ impl Default for RunbookSettings {
 
 /// The shipped runbooks (`runbooks/*.md`), built into the binary: a Vigil started outside the source
 /// tree still follows them (the exploit-drain runbook pauses the bridge).
-const BUILT_IN_RUNBOOKS: [(&str, &str); 9] = [
+const BUILT_IN_RUNBOOKS: [(&str, &str); 10] = [
     (
         "admin-takeover.md",
         include_str!("../runbooks/admin-takeover.md"),
@@ -189,6 +189,10 @@ const BUILT_IN_RUNBOOKS: [(&str, &str); 9] = [
     (
         "chain-view-lost.md",
         include_str!("../runbooks/chain-view-lost.md"),
+    ),
+    (
+        "contract-unpaused.md",
+        include_str!("../runbooks/contract-unpaused.md"),
     ),
     ("depeg.md", include_str!("../runbooks/depeg.md")),
     ("error-burst.md", include_str!("../runbooks/error-burst.md")),
@@ -307,6 +311,33 @@ impl Settings {
         &self,
     ) -> Result<Vec<collector::chain::CompiledChain>, Vec<collector::config::ConfigIssue>> {
         collector::chain::config::compile(&self.chains, &self.contracts, &self.config_dir)
+    }
+
+    /// `[pause]` with `[pause.evm] chain` resolved: the chain's first RPC URL (unless `rpc_url` is set)
+    /// and its `pausable` contracts as modules (besides those listed in `contracts`).
+    pub fn resolved_pause(&self) -> responder::pause::PauseConfig {
+        let mut pause = self.pause.clone();
+        if let Some(evm) = pause.evm.as_mut()
+            && let Some(name) = evm.chain.clone()
+            && let Some(chain) = self.chains.iter().find(|chain| chain.name == name)
+        {
+            if evm.rpc_url == responder::pause::EvmPausableConfig::default().rpc_url
+                && let Some(url) = chain.rpc.first()
+            {
+                evm.rpc_url = url.clone();
+            }
+            for contract in self.contracts.iter().filter(|contract| {
+                contract.chain == name
+                    && contract
+                        .presets
+                        .contains(&collector::chain::Preset::Pausable)
+            }) {
+                evm.contracts
+                    .entry(contract.name.clone())
+                    .or_insert_with(|| contract.address.clone());
+            }
+        }
+        pause
     }
 
     /// Reads and validates a config file.
@@ -437,6 +468,25 @@ impl Settings {
         if let Err(problems) = self.compile_chains() {
             for problem in problems {
                 issue(&problem.path, problem.message);
+            }
+        }
+        if let Some(name) = self.pause.evm.as_ref().and_then(|evm| evm.chain.as_ref()) {
+            if !self.chains.iter().any(|chain| &chain.name == name) {
+                issue(
+                    "pause.evm.chain",
+                    format!("{name:?} is not a [[chains]] name"),
+                );
+            } else if self
+                .resolved_pause()
+                .evm
+                .is_some_and(|evm| evm.contracts.is_empty())
+            {
+                issue(
+                    "pause.evm.chain",
+                    format!(
+                        "no [[contracts]] on {name:?} has the \"pausable\" preset, so there is nothing to pause"
+                    ),
+                );
             }
         }
         if self.core.enabled {

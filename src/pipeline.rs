@@ -128,6 +128,8 @@ pub struct LiveLoopParts<'a> {
     pub chains: Vec<collector::chain::CompiledChain>,
     /// Where chain checkpoints are kept.
     pub store: Arc<dyn responder::Store>,
+    /// The accounts Vigil pauses from: their `Paused`/`Unpaused` events are Vigil's own.
+    pub pausers: Vec<String>,
 }
 
 /// Starts the collectors, the detector task and the alert sweeper.
@@ -173,6 +175,7 @@ pub fn start(
             responder: parts.responder.clone(),
             opened: parts.opened.clone(),
             store: parts.store,
+            pausers: parts.pausers,
         }),
         cancel.clone(),
         tasks,
@@ -304,8 +307,9 @@ pub async fn forward_alert_events(
     failed
 }
 
-fn announce_opened(opened: &mpsc::UnboundedSender<String>, outcome: responder::IngestOutcome) {
-    if let (true, Some(id)) = (outcome.opened, outcome.incident_id) {
+/// Hands an incident that opened (or escalated without a runbook) to the runbook runner.
+pub fn announce_opened(opened: &mpsc::UnboundedSender<String>, outcome: responder::IngestOutcome) {
+    if let (true, Some(id)) = (outcome.opened || outcome.escalated, outcome.incident_id) {
         // The runbook runner is gone only during shutdown.
         let _ = opened.send(id);
     }

@@ -1,9 +1,10 @@
 //! Load harness: chain watching of many contracts against a real node.
 //!
 //! ```sh
-//! cargo run --release -p collector --example chain_load -- [CONTRACTS=200] [SECONDS=60] [WINDOWS=3] [POLL_MS=1000]
+//! cargo run --release -p collector --example chain_load -- [CONTRACTS=200] [SECONDS=60] [WINDOWS=3] [POLL_MS=1000] [NODE=hardhat|ganache]
 //! ```
-//! Starts ganache (`tests/peers/start-ganache.sh`, one block per second), compiles the test contracts
+//! Starts a local node — Hardhat Network (`tests/peers/start-hardhat-node.sh`, default) or ganache
+//! (`tests/peers/start-ganache.sh`), one block per second either way — compiles the test contracts
 //! (`tests/peers/compile-contracts.sh`), deploys a token and CONTRACTS bridges holding it, and watches every
 //! bridge with the `pausable`, `ownable` and `access-control` presets plus four reads of its own (five
 //! `eth_call`s per contract per block: its token balance, `paused()`, two `hasRole` checks and the token's
@@ -155,6 +156,7 @@ async fn main() {
     let windows: usize = args.get(2).map_or(3, |arg| arg.parse().unwrap());
     // The chain's `poll` (default 1s): how often the head is asked for.
     let poll_ms: u64 = args.get(3).map_or(1000, |arg| arg.parse().unwrap());
+    let node_kind = args.get(4).map_or("hardhat", String::as_str).to_owned();
     collector::targets::ensure_crypto_provider();
 
     let artifacts = tempfile::tempdir().unwrap();
@@ -171,14 +173,25 @@ async fn main() {
         .port();
     let workdir = tempfile::tempdir().unwrap();
     // One block per second throughout; deployments are all sent at once, so they share blocks.
+    let script = match node_kind.as_str() {
+        "ganache" => "start-ganache.sh",
+        "hardhat" => "start-hardhat-node.sh",
+        other => panic!("NODE must be hardhat or ganache, not {other:?}"),
+    };
     let started = Command::new("bash")
-        .arg(format!("{ROOT}/tests/peers/start-ganache.sh"))
+        .arg(format!("{ROOT}/tests/peers/{script}"))
         .arg(port.to_string())
         .arg(workdir.path())
         .env("GANACHE_BLOCK_TIME", "1")
+        .env("HARDHAT_INTERVAL_MS", "1000")
+        .env("HARDHAT_AUTOMINE", "false")
         .output()
         .unwrap();
-    assert!(started.status.success(), "start-ganache.sh failed");
+    assert!(
+        started.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
     let pid = String::from_utf8_lossy(&started.stdout).trim().to_owned();
     let node = Node {
         url: format!("http://127.0.0.1:{port}"),
@@ -389,7 +402,7 @@ async fn main() {
     // Let the watch reach the head before measuring.
     tokio::time::sleep(Duration::from_secs(5)).await;
     println!(
-        "{contracts} contracts, {reads_per_block} eth_calls per block, presets pausable+ownable+access-control, poll {poll_ms} ms, ganache 1 block/s"
+        "{contracts} contracts, {reads_per_block} eth_calls per block, presets pausable+ownable+access-control, poll {poll_ms} ms, {node_kind} 1 block/s"
     );
     println!("window | blocks | round trips/block | CPU % of one core | alerts");
     let mut trips_per_block = Vec::new();

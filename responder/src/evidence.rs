@@ -92,6 +92,7 @@ impl Responder {
             return Ok(IngestOutcome {
                 incident_id: Some(incident.id),
                 opened: false,
+                escalated: false,
             });
         }
         self.inner.evidence.push(Waiting {
@@ -103,6 +104,7 @@ impl Responder {
         Ok(IngestOutcome {
             incident_id: None,
             opened: false,
+            escalated: false,
         })
     }
 

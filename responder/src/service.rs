@@ -376,6 +376,9 @@ pub struct IngestOutcome {
     /// The incident it opened or folded into; `None` when a clear signal matched no open incident.
     pub incident_id: Option<String>,
     pub opened: bool,
+    /// It folded into an open incident that had no runbook and raised its level: the runbooks are worth
+    /// matching again (an L3 that became an L1 drain must still pause).
+    pub escalated: bool,
 }
 
 impl From<&Incident> for IncidentSummary {
@@ -831,6 +834,7 @@ impl Responder {
                     return Ok(IngestOutcome {
                         incident_id: None,
                         opened: false,
+                        escalated: false,
                     });
                 }
                 let mut incident = self.new_incident(&observation, now);
@@ -853,6 +857,7 @@ impl Responder {
                         return Ok(IngestOutcome {
                             incident_id: Some(incident.id),
                             opened: true,
+                            escalated: false,
                         });
                     }
                     // Another replica or request opened it first: fold into theirs.
@@ -902,7 +907,9 @@ impl Responder {
                     observation.detail.clone(),
                 ));
             }
-            if observation.active && observation.level.is_more_severe_than(incident.level) {
+            let raised =
+                observation.active && observation.level.is_more_severe_than(incident.level);
+            if raised {
                 let previous = incident.level;
                 incident.level = observation.level;
                 write.timeline.push(NewTimelineEntry::new(
@@ -923,9 +930,11 @@ impl Responder {
                     if !write.pages.is_empty() {
                         self.wake_delivery();
                     }
+                    let escalated = raised && incident.runbook.is_none();
                     return Ok(IngestOutcome {
                         incident_id: Some(incident.id),
                         opened: false,
+                        escalated,
                     });
                 }
                 Err(StoreError::Conflict(_)) => continue,

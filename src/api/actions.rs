@@ -79,7 +79,11 @@ async fn audit_log(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Role::Viewer)?;
-    json_body(&state.actions.pause.audit_log().await.map_err(kind_error)?)
+    let mut body = json_body(&state.actions.pause.audit_log().await.map_err(kind_error)?)?;
+    // The chain is the truth about what is paused, whatever the audit log says.
+    body.0["modules"] = serde_json::to_value(crate::actions::chain_modules(&state.live))
+        .map_err(|error| ApiError::internal("cannot list the modules", &error))?;
+    Ok(body)
 }
 
 async fn healthcheck_runs(

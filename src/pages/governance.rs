@@ -115,17 +115,14 @@ pub async fn page(State(web): State<Web>, user: PageUser) -> Result<Response, Pa
                 rejected_total: module.rejected_total,
             })
             .collect(),
-        // Other backends: what the pause service says is paused.
-        None => pause
-            .paused_modules()
-            .await
-            .map_err(|error| PageError::from_kind("cannot read the pause state", error))?
+        // Other backends: what the chain says, for every watched pausable contract.
+        None => crate::actions::chain_modules(&app.live)
             .into_iter()
-            .map(|name| ModuleRow {
-                approvals: approvals(&log, &name, since),
-                name,
-                paused: true,
-                value_locked: 0.0,
+            .map(|module| ModuleRow {
+                approvals: approvals(&log, &module.name, since),
+                name: module.name,
+                paused: module.paused,
+                value_locked: module.value_locked.unwrap_or(0.0),
                 tx_total: 0,
                 rejected_total: 0,
             })

@@ -600,3 +600,192 @@ async fn the_embedded_core_is_watched_like_a_real_chain() {
     .await;
     app.stop().await;
 }
+
+/// A key no node knows: Vigil signs with it, nothing is unlocked for Vigil.
+const FRESH_PAUSER_KEY: &str = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
+
+#[tokio::test]
+async fn vigil_pauses_with_its_own_key_and_the_chain_is_the_truth() {
+    let Some(node) = DevChain::start(1) else {
+        return;
+    };
+    let protocol = evm::deploy_protocol(&node).await;
+    let pauser: Address = FRESH_PAUSER_KEY
+        .parse::<alloy_signer_local::PrivateKeySigner>()
+        .unwrap()
+        .address();
+    // Setup by the protocol's owner (the test, not Vigil): gas money and the pauser role for the key.
+    let fund = node
+        .rpc(
+            "eth_sendTransaction",
+            json!([{"from": hex(protocol.owner), "to": hex(pauser), "value": "0xde0b6b3a7640000"}]),
+        )
+        .await
+        .unwrap();
+    node.wait_receipt(fund.as_str().unwrap().parse().unwrap())
+        .await;
+    node.send(
+        protocol.owner,
+        protocol.bridge,
+        "grantRole(bytes32,address)",
+        &[bytes32(evm::pauser_role()), addr(pauser)],
+    )
+    .await;
+    let app = spawn_app_with(
+        |settings| {
+            settings.core.enabled = false;
+            settings.chains = vec![chain("main", vec![node.url.clone()], 0)];
+            let mut watched = contracts(&protocol, "main", "");
+            // The pauser is trusted: its role grant above is no alarm.
+            watched[0].trusted.push(hex(pauser));
+            settings.contracts = watched;
+            settings.pause.backend = responder::pause::PauseBackendKind::Evm;
+            settings.pause.evm = Some(responder::pause::EvmPausableConfig {
+                chain: Some("main".to_owned()),
+                key_env: Some("FRESH_PAUSER".to_owned()),
+                ..Default::default()
+            });
+        },
+        HashMap::from([("FRESH_PAUSER".to_owned(), FRESH_PAUSER_KEY.to_owned())]),
+    )
+    .await;
+    let patience = Duration::from_secs(20);
+    eventually(patience, "the bridge watched, running", || async {
+        let pauses = app.get_json("/api/v1/pauses").await;
+        pauses["modules"]
+            .as_array()?
+            .iter()
+            .find(|module| module["name"] == "bridge" && module["paused"] == false)
+            .map(|module| assert_eq!(module["source"], "chain"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(16)).await;
+
+    // The drain: withdrawals until one reverts because Vigil paused the bridge.
+    let attacker = node.accounts[5];
+    let mut drains = Vec::new();
+    let mut reverted = None;
+    for _ in 0..8 {
+        let data = evm::encode_call(
+            "withdraw(address,uint256)",
+            &[addr(attacker), uint(100_000_000_000u64)],
+        );
+        let tx = node
+            .send_raw(attacker, Some(protocol.bridge), &data, Some(200_000))
+            .await
+            .unwrap();
+        let receipt = node.wait_receipt(tx).await;
+        if receipt.status {
+            drains.push(receipt);
+        } else {
+            reverted = Some(receipt);
+            break;
+        }
+    }
+    let reverted = reverted.expect("a drain transaction reverts once the bridge is paused");
+    let first_drain = drains.first().expect("a drain went through").block_number;
+    // The audit entry is written once Vigil has the pause's receipt.
+    let automatic = eventually(patience, "the automatic pause in the audit log", || async {
+        let log = app.get_json("/api/v1/pauses").await;
+        log["entries"]
+            .as_array()?
+            .iter()
+            .find(|entry| entry["action"] == "automatic_pause" && entry["module"] == "bridge")
+            .cloned()
+    })
+    .await;
+    let detail = automatic["detail"].as_str().unwrap_or_default().to_owned();
+    let pause_tx = detail
+        .split(|ch: char| !ch.is_ascii_alphanumeric())
+        .find(|word| word.starts_with("0x") && word.len() == 66)
+        .unwrap_or_else(|| panic!("no tx hash in the audit entry {automatic}"))
+        .to_owned();
+    let pause_receipt = node.wait_receipt(pause_tx.parse().unwrap()).await;
+    assert!(pause_receipt.status);
+    let from = node
+        .rpc("eth_getTransactionByHash", json!([pause_tx]))
+        .await
+        .unwrap()["from"]
+        .as_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert_eq!(from, hex(pauser), "signed by Vigil's own key");
+    assert!(
+        pause_receipt.block_number <= first_drain + 2,
+        "paused in block {}, first drain in block {first_drain}",
+        pause_receipt.block_number
+    );
+    assert!(reverted.block_number >= pause_receipt.block_number);
+    let incident = incident_on(&app, "bridge", "L1")
+        .await
+        .expect("the drain's L1");
+    let id = incident["id"].as_str().unwrap().to_owned();
+    let text = eventually(
+        patience,
+        "drain and pause transactions on the timeline",
+        || async {
+            let text = timeline(&app, &id).await;
+            let drain_tx = format!("{:#x}", drains[0].hash);
+            (text.contains(&drain_tx) && text.contains(&pause_tx)).then_some(text)
+        },
+    )
+    .await;
+    assert!(text.contains("loss since the fall began"), "{text}");
+    eventually(patience, "the chain showing the bridge paused", || async {
+        let pauses = app.get_json("/api/v1/pauses").await;
+        pauses["modules"]
+            .as_array()?
+            .iter()
+            .find(|module| module["name"] == "bridge" && module["paused"] == true)
+            .map(|_| ())
+    })
+    .await;
+
+    // The owner unpauses on chain, outside Vigil: an L1 and an observed_unpause entry.
+    let (status, _) = app
+        .post_json(&format!("/api/v1/incidents/{id}/resolve"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let unpause = node
+        .send(protocol.owner, protocol.bridge, "unpause()", &[])
+        .await;
+    let unpause_tx = format!("{:#x}", unpause.hash);
+    let observed = eventually(patience, "an L1 for the unpause outside Vigil", || async {
+        incidents(&app).await.into_iter().find(|incident| {
+            incident["component"] == "bridge"
+                && incident["level"] == "L1"
+                && incident["state"] != "resolved"
+        })
+    })
+    .await;
+    let seen_at = node.block_number().await;
+    assert!(
+        seen_at <= unpause.block_number + 2,
+        "seen at block {seen_at}, unpaused in block {}",
+        unpause.block_number
+    );
+    assert_eq!(observed["runbook"], "contract-unpaused", "{observed}");
+    let pauses = app.get_json("/api/v1/pauses").await;
+    assert!(
+        pauses["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["action"] == "observed_unpause"
+                && entry["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(&unpause_tx)),
+        "{pauses}"
+    );
+    eventually(patience, "the chain showing the bridge running", || async {
+        let pauses = app.get_json("/api/v1/pauses").await;
+        pauses["modules"]
+            .as_array()?
+            .iter()
+            .find(|module| module["name"] == "bridge" && module["paused"] == false)
+            .map(|_| ())
+    })
+    .await;
+    app.stop().await;
+}

@@ -188,7 +188,7 @@ async fn run_with_defaults_grows_the_chain_accepts_simulate_and_shuts_down_clean
     let mut log = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(
-        log.contains("runbooks loaded (built in") && log.contains("count=9"),
+        log.contains("runbooks loaded (built in") && log.contains("count=10"),
         "outside the source tree the shipped runbooks are built in:\n{log}"
     );
     assert!(

@@ -144,16 +144,23 @@ impl RpcPool {
         }
     }
 
-    /// Sends `calls` to provider `index` in as few HTTP requests as possible; one result per call, in
-    /// order. `Err` only when no call got an answer.
+    /// Sends `calls` to provider `index` in batches of at most [`MAX_BATCH`] (providers limit batch
+    /// sizes), all at once; one result per call, in order. `Err` when a batch got no answer at all.
     pub async fn batch(
         &self,
         index: usize,
         calls: &[Call],
     ) -> Result<Vec<Result<Value, RpcError>>, RpcError> {
+        // Chunks go out at once: a long batch costs one round trip of latency, not one per chunk.
+        let chunks = futures::future::join_all(
+            calls
+                .chunks(MAX_BATCH)
+                .map(|chunk| self.batch_chunk(index, chunk)),
+        )
+        .await;
         let mut results = Vec::with_capacity(calls.len());
-        for chunk in calls.chunks(MAX_BATCH) {
-            results.extend(self.batch_chunk(index, chunk).await?);
+        for chunk in chunks {
+            results.extend(chunk?);
         }
         Ok(results)
     }

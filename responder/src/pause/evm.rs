@@ -730,6 +730,10 @@ impl PauseBackend for EvmPausable {
         "evm"
     }
 
+    fn pauser(&self) -> Option<String> {
+        Some(format!("{:#x}", self.pauser_address()))
+    }
+
     async fn pause(&self, module: &str) -> Result<BackendReceipt, BackendError> {
         self.transact(module, Action::Pause).await
     }

@@ -93,6 +93,10 @@ pub enum PauseBackendKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvmPausableConfig {
+    /// The `[[chains]]` entry the contracts are on: its first RPC URL is used (unless `rpc_url` is set),
+    /// and every `[[contracts]]` entry on it with the `pausable` preset is a pause module (the binary
+    /// resolves this before the backend is built).
+    pub chain: Option<String>,
     /// JSON-RPC endpoint. Default `http://127.0.0.1:8545`.
     pub rpc_url: String,
     /// The pauser's address. Optional: empty (the default) derives it from the key; when set it must be
@@ -130,6 +134,7 @@ pub struct EvmPausableConfig {
 impl Default for EvmPausableConfig {
     fn default() -> Self {
         Self {
+            chain: None,
             rpc_url: "http://127.0.0.1:8545".to_owned(),
             from: String::new(),
             key_env: None,
@@ -242,10 +247,10 @@ impl PauseConfig {
                     .into_iter()
                     .map(|(path, message)| (at(&format!("evm.{path}")), message)),
             );
-            if evm.contracts.is_empty() {
+            if evm.contracts.is_empty() && evm.chain.is_none() {
                 problems.push((
                     at("evm.contracts"),
-                    "needs at least one module = \"0x…\" entry".to_owned(),
+                    "needs at least one module = \"0x…\" entry, or chain = a [[chains]] name whose pausable [[contracts]] are the modules".to_owned(),
                 ));
             }
             for (module, address) in &evm.contracts {
@@ -404,6 +409,11 @@ pub trait PauseBackend: Send + Sync + 'static {
     async fn pause(&self, module: &str) -> Result<BackendReceipt, BackendError>;
     async fn unpause(&self, module: &str) -> Result<BackendReceipt, BackendError>;
     async fn is_paused(&self, module: &str) -> Result<bool, BackendError>;
+    /// The account this backend pauses from, `0x` + 40 lowercase hex digits, when it has one: a
+    /// `Paused`/`Unpaused` event from any other account was not Vigil's doing.
+    fn pauser(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Builds the `evm` or `http` backend from the config (`core` is built by the binary: `None`).
