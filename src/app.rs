@@ -242,6 +242,19 @@ impl Application {
         };
 
         progress.step("starting the pause service, runbooks and health checks");
+        // The modules whose pause path every health-check round verifies.
+        let pause_modules: Vec<String> = match (&pause_config.evm, &core) {
+            (Some(evm), _) if pause_config.backend == responder::pause::PauseBackendKind::Evm => {
+                evm.contracts.keys().cloned().collect()
+            }
+            (_, Some(handle)) => handle
+                .lock()
+                .modules()
+                .iter()
+                .map(|module| module.name.to_owned())
+                .collect(),
+            _ => Vec::new(),
+        };
         let pause = responder::pause::PauseService::new(responder.clone(), backend, pause_config)
             .context("cannot start the pause service")?;
         let healthchecks = responder::healthchecks::HealthcheckService::new(
@@ -250,6 +263,7 @@ impl Application {
             settings.healthcheck_suites(),
         )
         .context("cannot set up the health checks")?
+        .with_pause(pause.backend().clone(), pause_modules)
         .leader_only(cluster.clone());
         let scheduler = healthchecks
             .start_scheduler(shutdown.child_token())

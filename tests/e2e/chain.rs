@@ -787,5 +787,35 @@ async fn vigil_pauses_with_its_own_key_and_the_chain_is_the_truth() {
             .map(|_| ())
     })
     .await;
+
+    // Readiness: a round with the path healthy passes; after the role is revoked it opens an L2.
+    let (status, run) = app
+        .post_json("/api/v1/healthchecks/evening/run", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{run}");
+    assert!(
+        incident_on(&app, "pause", "L2").await.is_none(),
+        "a working pause path is no incident: {run}"
+    );
+    node.send(
+        protocol.owner,
+        protocol.bridge,
+        "revokeRole(bytes32,address)",
+        &[bytes32(evm::pauser_role()), addr(pauser)],
+    )
+    .await;
+    let (status, run) = app
+        .post_json("/api/v1/healthchecks/evening/run", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{run}");
+    let broken = eventually(patience, "an L2 pause-path incident", || async {
+        incident_on(&app, "pause", "L2").await
+    })
+    .await;
+    let text = timeline(&app, broken["id"].as_str().unwrap()).await;
+    assert!(
+        text.contains("pause path broken for bridge") && text.contains("would revert"),
+        "{text}"
+    );
     app.stop().await;
 }

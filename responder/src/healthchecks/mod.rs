@@ -103,6 +103,18 @@ pub enum CheckConfig {
     StaleSilences { max_age: HumanDuration },
     /// Incidents opened in the last `window` (informational: passes, lists them in the digest).
     IncidentReview { window: HumanDuration },
+    /// The emergency pause would work for every module: the pauser still holds the right (a dry run of
+    /// the pause from it succeeds or says "already paused") and its balance covers `min_pauses` pauses at
+    /// the current fees. A failure is L2 whatever the suite's level: a broken pause is found before it is
+    /// needed.
+    PausePath {
+        #[serde(default = "three")]
+        min_pauses: u32,
+    },
+}
+
+fn three() -> u32 {
+    3
 }
 
 fn yes() -> bool {
@@ -126,6 +138,7 @@ impl CheckConfig {
             CheckConfig::ChannelTest { .. } => "channel_test".to_owned(),
             CheckConfig::StaleSilences { .. } => "stale_silences".to_owned(),
             CheckConfig::IncidentReview { .. } => "incident_review".to_owned(),
+            CheckConfig::PausePath { .. } => "pause_path".to_owned(),
         }
     }
 
@@ -138,7 +151,13 @@ impl CheckConfig {
             CheckConfig::Backup { .. } => "storage",
             CheckConfig::ChannelTest { .. } => "paging",
             CheckConfig::StaleSilences { .. } | CheckConfig::IncidentReview { .. } => "vigil",
+            CheckConfig::PausePath { .. } => "pause",
         }
+    }
+
+    /// A level that overrides the suite's for this check's failures.
+    fn level(&self) -> Option<Level> {
+        matches!(self, CheckConfig::PausePath { .. }).then_some(Level::L2)
     }
 }
 
@@ -159,6 +178,7 @@ impl HealthcheckSuiteConfig {
                 "0 0 6 * * *",
                 vec![
                     CheckConfig::TargetsUp,
+                    CheckConfig::PausePath { min_pauses: 3 },
                     // The first round of the day proves the night's data can be recovered: back up, restore.
                     CheckConfig::Backup {
                         dir: data_dir.join("backups"),
@@ -184,6 +204,7 @@ impl HealthcheckSuiteConfig {
                 "0 0 12 * * *",
                 vec![
                     CheckConfig::TargetsUp,
+                    CheckConfig::PausePath { min_pauses: 3 },
                     CheckConfig::SeriesWithin {
                         name: "block_time".to_owned(),
                         selector: "chain_block_time_seconds".to_owned(),
@@ -202,6 +223,7 @@ impl HealthcheckSuiteConfig {
                 "0 0 18 * * *",
                 vec![
                     CheckConfig::TargetsUp,
+                    CheckConfig::PausePath { min_pauses: 3 },
                     CheckConfig::ChannelTest {
                         channels: Vec::new(),
                     },
@@ -211,6 +233,7 @@ impl HealthcheckSuiteConfig {
                 "night",
                 "0 0 0 * * *",
                 vec![
+                    CheckConfig::PausePath { min_pauses: 3 },
                     CheckConfig::Backup {
                         dir: data_dir.join("backups"),
                     },
@@ -377,6 +400,8 @@ pub struct HealthcheckService {
     suites: Arc<BTreeMap<String, HealthcheckSuiteConfig>>,
     /// With several replicas, only the leader runs the scheduled rounds (see [`crate::cluster`]).
     cluster: Option<crate::cluster::Cluster>,
+    /// The pause backend and its modules, for the `pause_path` check.
+    pause: Option<(Arc<dyn crate::pause::PauseBackend>, Vec<String>)>,
 }
 
 impl HealthcheckService {
@@ -399,7 +424,18 @@ impl HealthcheckService {
                     .collect(),
             ),
             cluster: None,
+            pause: None,
         })
+    }
+
+    /// The pause backend whose path the `pause_path` check verifies, and the modules it pauses.
+    pub fn with_pause(
+        mut self,
+        backend: Arc<dyn crate::pause::PauseBackend>,
+        modules: Vec<String>,
+    ) -> Self {
+        self.pause = Some((backend, modules));
+        self
     }
 
     /// What the scheduler does when a suite is due: run it here if this member leads (or stands alone);
@@ -518,6 +554,7 @@ impl HealthcheckService {
         check: &CheckConfig,
     ) -> (bool, String) {
         match check {
+            CheckConfig::PausePath { min_pauses } => self.pause_path(*min_pauses).await,
             CheckConfig::TargetsUp => {
                 let targets = self.data.targets_up();
                 let down: Vec<String> = targets
@@ -759,6 +796,26 @@ impl HealthcheckService {
         }
     }
 
+    /// Every module's pause readiness; fails if any one is broken.
+    async fn pause_path(&self, min_pauses: u32) -> (bool, String) {
+        let Some((backend, modules)) = &self.pause else {
+            return (true, "no pause backend to check".to_owned());
+        };
+        let mut ready = Vec::new();
+        let mut broken = Vec::new();
+        for module in modules {
+            match backend.readiness(module, min_pauses).await {
+                Ok(line) => ready.push(line),
+                Err(reason) => broken.push(reason),
+            }
+        }
+        if broken.is_empty() {
+            (true, ready.join("; "))
+        } else {
+            (false, broken.join("; "))
+        }
+    }
+
     /// Raises (or clears) the alert for a check; returns the incident a failure opened or folded into.
     async fn report(
         &self,
@@ -771,7 +828,10 @@ impl HealthcheckService {
         let labels = Labels::from([
             ("alertname".to_owned(), alertname.clone()),
             ("component".to_owned(), check.component().to_owned()),
-            ("level".to_owned(), suite.level.as_str().to_owned()),
+            (
+                "level".to_owned(),
+                check.level().unwrap_or(suite.level).as_str().to_owned(),
+            ),
         ]);
         let now = self.responder.now();
         let alert = AlertInput {

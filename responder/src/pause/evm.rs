@@ -734,6 +734,34 @@ impl PauseBackend for EvmPausable {
         Some(format!("{:#x}", self.pauser_address()))
     }
 
+    async fn readiness(&self, module: &str, min_pauses: u32) -> Result<String, String> {
+        let ready = EvmPausable::readiness(self, module)
+            .await
+            .map_err(|error| format!("pause path broken for {module}: {error}"))?;
+        let pauser = format!("{:#x}", ready.pauser);
+        if let Err(reason) = &ready.dry_run {
+            // Already paused is a working path: the contract is simply in that state.
+            if !reason.to_ascii_lowercase().contains("paused") {
+                return Err(format!(
+                    "pause path broken for {module}: pause() from {pauser} would revert: {reason}"
+                ));
+            }
+        }
+        let needed = ready.estimated_cost_wei_per_pause * U256::from(min_pauses);
+        if ready.balance_wei < needed {
+            return Err(format!(
+                "pause path broken for {module}: {pauser} holds {} wei, less than {min_pauses} pauses at current fees ({} wei each, {})",
+                ready.balance_wei, ready.estimated_cost_wei_per_pause, ready.fees
+            ));
+        }
+        Ok(format!(
+            "{module}: ready (pauser {pauser}, {} wei covers {} pauses at {})",
+            ready.balance_wei,
+            ready.balance_wei / ready.estimated_cost_wei_per_pause.max(U256::from(1)),
+            ready.fees
+        ))
+    }
+
     async fn pause(&self, module: &str) -> Result<BackendReceipt, BackendError> {
         self.transact(module, Action::Pause).await
     }

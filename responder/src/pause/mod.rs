@@ -414,6 +414,15 @@ pub trait PauseBackend: Send + Sync + 'static {
     fn pauser(&self) -> Option<String> {
         None
     }
+    /// Whether a pause of `module` would go through now, `min_pauses` times over: `Ok` with a line for
+    /// the digest, `Err` with why not. Backends without an on-chain path have nothing to check.
+    async fn readiness(&self, module: &str, min_pauses: u32) -> Result<String, String> {
+        let _ = min_pauses;
+        Ok(format!(
+            "{module}: nothing to check on the {} backend",
+            self.name()
+        ))
+    }
 }
 
 /// Builds the `evm` or `http` backend from the config (`core` is built by the binary: `None`).
