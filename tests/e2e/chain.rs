@@ -309,7 +309,19 @@ async fn a_real_chain_is_watched_from_drain_to_lost_providers() {
             &[addr(protocol.next_implementation)],
         )
         .await;
-    for (component, tx) in [("bridge", grant.hash), ("proxy", upgrade.hash)] {
+    let transfer = node
+        .send(
+            protocol.owner,
+            protocol.bridge,
+            "transferOwnership(address)",
+            &[addr(node.accounts[7])],
+        )
+        .await;
+    for (component, tx) in [
+        ("bridge", grant.hash),
+        ("bridge", transfer.hash),
+        ("proxy", upgrade.hash),
+    ] {
         let tx = format!("{tx:#x}");
         let incident = eventually(patience, &format!("an L1 on {component}"), || async {
             incidents(&app).await.into_iter().find(|incident| {
@@ -319,8 +331,11 @@ async fn a_real_chain_is_watched_from_drain_to_lost_providers() {
             })
         })
         .await;
-        let text = timeline(&app, incident["id"].as_str().unwrap()).await;
-        assert!(text.contains(&tx), "{component}: {text}");
+        let text = eventually(patience, &format!("{tx} on the timeline"), || async {
+            let text = timeline(&app, incident["id"].as_str().unwrap()).await;
+            text.contains(&tx).then_some(text)
+        })
+        .await;
         assert!(text.contains("NOT on the trusted list"), "{text}");
     }
 
