@@ -725,6 +725,12 @@ async fn vigil_pauses_with_its_own_key_and_the_chain_is_the_truth() {
         .unwrap()
         .to_ascii_lowercase();
     assert_eq!(from, hex(pauser), "signed by Vigil's own key");
+    eprintln!(
+        "pause latency: first drain in block {first_drain}, pause mined in block {} ({} blocks), drained {} tokens before it",
+        pause_receipt.block_number,
+        pause_receipt.block_number - first_drain,
+        drains.len() * 100_000
+    );
     assert!(
         pause_receipt.block_number <= first_drain + 2,
         "paused in block {}, first drain in block {first_drain}",
