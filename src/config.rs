@@ -310,7 +310,21 @@ impl Settings {
     pub fn compile_chains(
         &self,
     ) -> Result<Vec<collector::chain::CompiledChain>, Vec<collector::config::ConfigIssue>> {
-        collector::chain::config::compile(&self.chains, &self.contracts, &self.config_dir)
+        let mut chains = self.chains.clone();
+        if self.core.enabled {
+            // The core's own watch exists at run time: contracts may name its chain too.
+            chains.push(collector::chain::ChainConfig {
+                name: crate::chain::CORE_CHAIN.to_owned(),
+                rpc: vec![format!("http://{}/core/rpc", self.server.listen)],
+                confirmations: 0,
+                poll: HumanDuration::from_secs(1),
+                max_catch_up_blocks: 10_000,
+                max_logs_range: 1_000,
+                timeout: HumanDuration::from_secs(5),
+                max_head_lag: 3,
+            });
+        }
+        collector::chain::config::compile(&chains, &self.contracts, &self.config_dir)
     }
 
     /// `[pause]` with `[pause.evm] chain` resolved: the chain's first RPC URL (unless `rpc_url` is set)
@@ -487,6 +501,28 @@ impl Settings {
                         "no [[contracts]] on {name:?} has the \"pausable\" preset, so there is nothing to pause"
                     ),
                 );
+            }
+        }
+        if self.core.enabled
+            && let Ok(core) = protocol::Core::new(self.core.core_config(), 0)
+        {
+            let reserved: Vec<String> = core
+                .contracts()
+                .into_iter()
+                .filter(|contract| contract.kind != protocol::ContractKind::Token)
+                .map(|contract| contract.name)
+                .collect();
+            for (index, contract) in self.contracts.iter().enumerate() {
+                if reserved.contains(&contract.name) {
+                    issue(
+                        &format!("contracts[{index}].name"),
+                        format!(
+                            "{:?} is one of the embedded core's watched contracts ({}); pick another name or turn the core off",
+                            contract.name,
+                            reserved.join(", ")
+                        ),
+                    );
+                }
             }
         }
         if self.core.enabled {

@@ -521,7 +521,35 @@ async fn scenario(app: &TestApp, name: &str, module: Option<&str>) {
 #[tokio::test]
 async fn the_embedded_core_is_watched_like_a_real_chain() {
     let started = tokio::time::Instant::now();
-    let app = crate::support::spawn_app().await;
+    // Besides the core's own watch, a contract of the user's on the same chain with a read that reverts
+    // (the bridge has no such function): its error is shown, and nothing else is held up by it.
+    let bridge = protocol::evm::address_hex(&protocol::evm::label_address("module/bridge"));
+    let app = spawn_app_with(
+        |settings| {
+            settings.contracts.push(ContractConfig {
+                name: "broken".into(),
+                chain: "core".into(),
+                address: bridge,
+                abi: None,
+                presets: Vec::new(),
+                trusted: Vec::new(),
+                peg_target: None,
+                heartbeat: model::HumanDuration::from_secs(3600),
+                reads: vec![ReadConfig {
+                    name: "missing".into(),
+                    call: "totalLocked()(uint256)".into(),
+                    to: None,
+                    args: Vec::new(),
+                    decimals: 0,
+                    every: 1,
+                    output: 0,
+                }],
+                events: Vec::new(),
+            });
+        },
+        HashMap::new(),
+    )
+    .await;
     let patience = Duration::from_secs(20);
     let contracts = eventually(
         patience,
@@ -539,9 +567,26 @@ async fn the_embedded_core_is_watched_like_a_real_chain() {
         },
     )
     .await;
+    let broken = eventually(patience, "the reverting read's error", || async {
+        let body = app.get_json("/api/v1/contracts").await;
+        body["contracts"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"] == "broken" && c["last_error"].is_string())
+            .cloned()
+    })
+    .await;
+    assert!(
+        broken["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("read missing: "),
+        "{broken}"
+    );
     assert!(
         contracts
             .iter()
+            .filter(|c| c["name"] != "broken")
             .all(|c| c["chain"] == "core" && c["last_error"].is_null()),
         "{contracts:?}"
     );
