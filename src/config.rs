@@ -550,8 +550,20 @@ impl Settings {
         if let Err(message) = self.detector.load_policy() {
             issue("detector.policy", message);
         }
-        for (path, message) in self.pause.validate("pause") {
+        let pause_problems = self.pause.validate("pause");
+        let pause_ok = pause_problems.is_empty();
+        for (path, message) in pause_problems {
             issue(&path, message);
+        }
+        // The key is loaded now (from the environment given, or the keystore), so a missing or wrong key
+        // is found by `vigil check`, not at the first pause. No request is sent.
+        if pause_ok
+            && self.pause.backend == responder::pause::PauseBackendKind::Evm
+            && let Err(error) = responder::pause::build_backend(&self.resolved_pause(), &|name| {
+                env.get(name).cloned()
+            })
+        {
+            issue("pause.evm", error.to_string());
         }
         for (path, message) in responder::healthchecks::validate(&self.healthchecks, "healthchecks")
         {
