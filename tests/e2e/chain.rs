@@ -392,6 +392,17 @@ async fn a_real_chain_is_watched_from_drain_to_lost_providers() {
     })
     .await;
     assert_eq!(lost["category"], "chain", "{lost}");
+    let contracts = app.get_json("/api/v1/contracts").await;
+    assert!(
+        contracts["contracts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|contract| contract["last_error"]
+                .as_str()
+                .is_some_and(|error| error.starts_with("chain main: "))),
+        "a stalled watch shows on every contract: {contracts}"
+    );
     app.stop().await;
 }
 

@@ -215,9 +215,36 @@ impl Watcher {
             tokio::select! {
                 () = cancel.cancelled() => break,
                 _ = ticker.tick() => {
-                    if let Err(error) = self.round().await {
-                        tracing::warn!(chain = %self.chain.config.name, %error, "chain round failed");
-                    }
+                    let outcome = self.round().await;
+                    self.show_round(outcome);
+                }
+            }
+        }
+    }
+
+    /// A failed round (no provider, junk from the node, the sink refusing) is every contract's
+    /// `last_error` until a round succeeds: the watch is stalled, and that must be visible.
+    fn show_round(&self, outcome: Result<(), String>) {
+        let prefix = format!("chain {}: ", self.chain.config.name);
+        match outcome {
+            Err(error) => {
+                tracing::warn!(chain = %self.chain.config.name, %error, "chain round failed");
+                for contract in &self.chain.contracts {
+                    self.shared
+                        .set_error(&contract.name, Some(format!("{prefix}{error}")));
+                }
+            }
+            Ok(()) => {
+                for contract in &self.chain.contracts {
+                    self.shared.with_contract(&contract.name, |status| {
+                        if status
+                            .last_error
+                            .as_deref()
+                            .is_some_and(|error| error.starts_with(&prefix))
+                        {
+                            status.last_error = None;
+                        }
+                    });
                 }
             }
         }
