@@ -40,25 +40,43 @@ use super::{BackendError, BackendReceipt, EvmPausableConfig, PauseBackend, Pause
 /// Sends (first attempt and its immediate retries) per pause or unpause.
 const MAX_SEND_ATTEMPTS: u32 = 5;
 
-/// A zero-argument call: its signature (for messages) and its calldata (the selector).
+/// A call: its signature (for messages) and its calldata.
 #[derive(Debug, Clone)]
 struct Call {
     signature: String,
     input: Bytes,
 }
 
-/// Parses a zero-argument Solidity signature such as `pause()` and returns its calldata.
-fn encode_call(signature: &str) -> Result<Call, String> {
+/// Encodes a Solidity signature such as `pause()` or `_setMintPaused(address,bool)` with its literal
+/// arguments (`["0x…", "true"]`), each coerced to its parameter's type by alloy.
+fn encode_call(signature: &str, args: &[String]) -> Result<Call, String> {
+    use alloy_dyn_abi::{DynSolType, JsonAbiExt};
     let function = Function::parse(signature)
         .map_err(|error| format!("{signature:?} is not a Solidity function signature: {error}"))?;
-    if !function.inputs.is_empty() {
+    if function.inputs.len() != args.len() {
         return Err(format!(
-            "{signature:?} takes arguments; only zero-argument calls such as \"pause()\" are supported"
+            "{signature:?} takes {} argument(s), {} given (list them in pause_args / unpause_args)",
+            function.inputs.len(),
+            args.len()
         ));
     }
+    let mut values = Vec::with_capacity(args.len());
+    for (index, (param, arg)) in function.inputs.iter().zip(args).enumerate() {
+        let ty = DynSolType::parse(&param.selector_type())
+            .map_err(|error| format!("{signature:?} parameter {index}: {error}"))?;
+        values.push(ty.coerce_str(arg).map_err(|_| {
+            format!(
+                "argument {index} of {signature:?}: {arg:?} is not a {}",
+                param.selector_type()
+            )
+        })?);
+    }
+    let input = function
+        .abi_encode_input(&values)
+        .map_err(|error| format!("{signature:?}: {error}"))?;
     Ok(Call {
         signature: function.signature(),
-        input: Bytes::copy_from_slice(function.selector().as_slice()),
+        input: Bytes::from(input),
     })
 }
 
@@ -143,11 +161,11 @@ pub(crate) fn validate_config(config: &EvmPausableConfig) -> Vec<(String, String
                 format!("module {module} has no entry in contracts"),
             ));
         }
-        for (name, signature) in [
-            ("pause_call", &calls.pause_call),
-            ("unpause_call", &calls.unpause_call),
+        for (name, signature, args) in [
+            ("pause_call", &calls.pause_call, &calls.pause_args),
+            ("unpause_call", &calls.unpause_call, &calls.unpause_args),
         ] {
-            if let Err(message) = encode_call(signature) {
+            if let Err(message) = encode_call(signature, args) {
                 problems.push((format!("calls.{module}.{name}"), message));
             }
         }
@@ -225,8 +243,8 @@ impl EvmPausable {
                 ))
             })?;
             let calls = config.calls.get(module).cloned().unwrap_or_default();
-            let encode = |name: &str, signature: &str| {
-                encode_call(signature).map_err(|message| {
+            let encode = |name: &str, signature: &str, args: &[String]| {
+                encode_call(signature, args).map_err(|message| {
                     BackendError::Misconfigured(format!(
                         "pause.evm.calls.{module}.{name}: {message}"
                     ))
@@ -235,13 +253,15 @@ impl EvmPausable {
             let PauseCalls {
                 pause_call,
                 unpause_call,
+                pause_args,
+                unpause_args,
             } = calls;
             modules.insert(
                 module.clone(),
                 Module {
                     address,
-                    pause: encode("pause_call", &pause_call)?,
-                    unpause: encode("unpause_call", &unpause_call)?,
+                    pause: encode("pause_call", &pause_call, &pause_args)?,
+                    unpause: encode("unpause_call", &unpause_call, &unpause_args)?,
                 },
             );
         }
@@ -253,7 +273,7 @@ impl EvmPausable {
             next_id: AtomicU64::new(1),
             signer,
             modules,
-            paused_call: encode_call("paused()").map_err(BackendError::Misconfigured)?,
+            paused_call: encode_call("paused()", &[]).map_err(BackendError::Misconfigured)?,
             chain_id: OnceCell::new(),
             nonces: NonceManager::default(),
             cap: gwei_to_wei(config.max_fee_gwei),

@@ -32,19 +32,43 @@ fn rpc_errors_with_a_revert_become_refusals() {
 
 #[test]
 fn calls_are_encoded_from_their_signatures() {
-    let pause = encode_call("pause()").unwrap();
+    let pause = encode_call("pause()", &[]).unwrap();
     assert_eq!(pause.input.as_ref(), [0x84, 0x56, 0xcb, 0x59]);
     assert_eq!(
-        encode_call("unpause()").unwrap().input.as_ref(),
+        encode_call("unpause()", &[]).unwrap().input.as_ref(),
         [0x3f, 0x4b, 0xa8, 0x3a]
     );
     assert_eq!(
-        encode_call("paused()").unwrap().input.as_ref(),
+        encode_call("paused()", &[]).unwrap().input.as_ref(),
         [0x5c, 0x97, 0x5a, 0xbb]
     );
-    let error = encode_call("_setMintPaused(address,bool)").unwrap_err();
-    assert!(error.contains("zero-argument"), "{error}");
-    assert!(encode_call("not a signature").is_err());
+    let error = encode_call("_setMintPaused(address,bool)", &[]).unwrap_err();
+    assert!(error.contains("takes 2 argument(s), 0 given"), "{error}");
+    // Compound's comptroller: _setMintPaused(cToken, true), encoded with its arguments.
+    let ctoken = "0x5d3a536e4d6dbd6114cc1ead35777bab948e3643";
+    let mint = encode_call(
+        "_setMintPaused(address,bool)",
+        &[ctoken.to_owned(), "true".to_owned()],
+    )
+    .unwrap();
+    let selector = alloy_primitives::keccak256("_setMintPaused(address,bool)");
+    assert_eq!(&mint.input[..4], &selector[..4]);
+    assert_eq!(mint.input.len(), 4 + 64);
+    assert_eq!(
+        &mint.input[4 + 12..4 + 32],
+        &alloy_primitives::hex::decode(&ctoken[2..]).unwrap()[..]
+    );
+    assert_eq!(mint.input[4 + 63], 1);
+    let bad = encode_call(
+        "_setMintPaused(address,bool)",
+        &[ctoken.to_owned(), "maybe".to_owned()],
+    )
+    .unwrap_err();
+    assert!(
+        bad.contains("argument 1") && bad.contains("\"maybe\""),
+        "{bad}"
+    );
+    assert!(encode_call("not a signature", &[]).is_err());
 }
 
 fn problems(toml_text: &str) -> Vec<(String, String)> {
@@ -94,6 +118,13 @@ fn config_problems_name_their_keys() {
     );
     // Custom zero-argument calls with a default for the one not given.
     assert!(paths("key_env = \"K\"\n[calls.bridge]\npause_call = \"pauseAll()\"").is_empty());
+    // Arguments given with the call.
+    assert!(
+        paths(
+            "key_env = \"K\"\n[calls.bridge]\npause_call = \"_setMintPaused(address,bool)\"\npause_args = [\"0x5d3a536e4d6dbd6114cc1ead35777bab948e3643\", \"true\"]"
+        )
+        .is_empty()
+    );
 }
 
 #[test]

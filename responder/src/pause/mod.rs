@@ -153,8 +153,9 @@ impl Default for EvmPausableConfig {
     }
 }
 
-/// `[pause.evm.calls.<module>]`: the module's pause and unpause functions, as zero-argument Solidity
-/// signatures (e.g. `pauseAll()`); the selectors are computed from them.
+/// `[pause.evm.calls.<module>]`: the module's pause and unpause functions as Solidity signatures, with
+/// their literal arguments, e.g. Compound's `pause_call = "_setMintPaused(address,bool)"`,
+/// `pause_args = ["0xc3d6…", "true"]`; the calldata is encoded from them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PauseCalls {
@@ -162,6 +163,10 @@ pub struct PauseCalls {
     pub pause_call: String,
     /// Default `unpause()`.
     pub unpause_call: String,
+    /// Arguments of `pause_call`, as text coerced to each parameter's type. Default none.
+    pub pause_args: Vec<String>,
+    /// Arguments of `unpause_call`. Default none.
+    pub unpause_args: Vec<String>,
 }
 
 impl Default for PauseCalls {
@@ -169,6 +174,8 @@ impl Default for PauseCalls {
         Self {
             pause_call: "pause()".to_owned(),
             unpause_call: "unpause()".to_owned(),
+            pause_args: Vec::new(),
+            unpause_args: Vec::new(),
         }
     }
 }
