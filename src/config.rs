@@ -503,17 +503,15 @@ impl Settings {
                 );
             }
         }
-        if self.core.enabled
-            && let Ok(core) = protocol::Core::new(self.core.core_config(), 0)
-        {
-            let reserved: Vec<String> = core
-                .contracts()
-                .into_iter()
-                .filter(|contract| contract.kind != protocol::ContractKind::Token)
-                .map(|contract| contract.name)
+        if self.core.enabled {
+            // The core's watched contracts: its modules and its price feed (see `crate::chain::core_watch`).
+            let reserved: Vec<&str> = protocol::sim::MODULES
+                .iter()
+                .copied()
+                .chain([protocol::evm::FEED_NAME])
                 .collect();
             for (index, contract) in self.contracts.iter().enumerate() {
-                if reserved.contains(&contract.name) {
+                if reserved.contains(&contract.name.as_str()) {
                     issue(
                         &format!("contracts[{index}].name"),
                         format!(

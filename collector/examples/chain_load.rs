@@ -99,7 +99,7 @@ impl Node {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    alloy_primitives::hex::encode(bytes)
 }
 
 fn call(signature: &str, args: &[DynSolValue]) -> Vec<u8> {
@@ -114,11 +114,7 @@ fn artifact(dir: &std::path::Path, name: &str) -> (alloy_json_abi::JsonAbi, Vec<
         serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
             .unwrap();
     let abi = serde_json::from_value(value["abi"].clone()).unwrap();
-    let code = value["bytecode"].as_str().unwrap().trim_start_matches("0x");
-    let bytes = (0..code.len())
-        .step_by(2)
-        .map(|index| u8::from_str_radix(&code[index..index + 2], 16).unwrap())
-        .collect();
+    let bytes = alloy_primitives::hex::decode(value["bytecode"].as_str().unwrap()).unwrap();
     (abi, bytes)
 }
 

@@ -35,19 +35,18 @@ pub(crate) fn block_call(number: u64) -> Call {
     )
 }
 
+/// Bytes as lowercase hex digits, no prefix (alloy's codec).
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    alloy_primitives::hex::encode(bytes)
 }
 
 /// Hex digits (no prefix) to bytes; `None` if odd-length or not hex.
 pub(crate) fn decode_hex(digits: &str) -> Option<Vec<u8>> {
-    if !digits.len().is_multiple_of(2) {
+    // alloy's decoder would take a second "0x" prefix: the caller already removed the one allowed.
+    if digits.starts_with("0x") || digits.starts_with("0X") {
         return None;
     }
-    (0..digits.len())
-        .step_by(2)
-        .map(|index| u8::from_str_radix(digits.get(index..index + 2)?, 16).ok())
-        .collect()
+    alloy_primitives::hex::decode(digits).ok()
 }
 
 /// `0x`-prefixed data to bytes.

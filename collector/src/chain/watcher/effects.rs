@@ -71,7 +71,11 @@ impl Watcher {
                     .iter()
                     .filter(|read| read.holder == Some(from) && read.to == log.address)
                 {
-                    let amount = scale(U256::from_be_slice(&log.data[..32]), read.decimals);
+                    let amount = crate::chain::abi::scaled(
+                        false,
+                        U256::from_be_slice(&log.data[..32]),
+                        read.decimals,
+                    );
                     self.holdings
                         .entry((contract.name.clone(), read.name.clone()))
                         .or_default()
@@ -482,18 +486,13 @@ fn level_of(
     }
 }
 
-/// `value / 10^decimals` with 256-bit input, keeping ~15 significant digits.
-fn scale(value: U256, decimals: u32) -> f64 {
-    let number: f64 = value.to_string().parse().unwrap_or(f64::MAX);
-    number / 10f64.powi(decimals as i32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn scales_big_numbers() {
+        let scale = |value, decimals| crate::chain::abi::scaled(false, value, decimals);
         assert_eq!(scale(U256::from(1_500_000u64), 6), 1.5);
         assert!(scale(U256::MAX, 18).is_finite());
     }
